@@ -1,0 +1,85 @@
+/*
+ * The image-I/O layer: the only code that opens image files.
+ *
+ * Every image but raw page data is: a 32-bit little-endian magic naming its kind, then entries,
+ * each a 32-bit little-endian length followed by one protobuf message. Files are created 0600.
+ *
+ * Non-logging: functions return 0 (or a count) or a negative errno. When a read or a check fails,
+ * img_error() gives a one-line message naming the file and the byte offset, e.g.
+ *   "pstree.img: truncated entry at offset 24 (needs 40 bytes, 16 left)"
+ * which the caller logs once.
+ */
+#ifndef CRIU_IMAGE_H
+#define CRIU_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <protobuf-c/protobuf-c.h>
+
+/* The current image format version, written to inventory.img. */
+#define IMG_VERSION	1
+
+enum img_kind {
+	IMG_INVENTORY,		/* inventory.img */
+	IMG_PSTREE,		/* pstree.img */
+	IMG_CORE,		/* core-%u.img (tid) */
+	IMG_MM,			/* mm-%u.img (pid) */
+	IMG_PAGEMAP,		/* pagemap-%u.img (pid) */
+	IMG_PAGES,		/* pages-%u.img (pages id): raw pages, no magic */
+	IMG_FS,			/* fs-%u.img (pid) */
+	IMG_FILES,		/* files.img */
+	IMG_FDINFO,		/* fdinfo-%u.img (pid) */
+	IMG__MAX,
+};
+
+struct img_dir;			/* an open images directory */
+struct cr_img;			/* one open image file */
+
+/**
+ * Open the images directory @path. @write: create it if missing (0700) and allow writing.
+ * *@ret_dir is owned by the caller: img_dir_free().
+ */
+int img_dir_open(const char *path, bool write, struct img_dir **ret_dir);
+void img_dir_free(struct img_dir *dir);		/* accepts NULL */
+int img_dir_fd(const struct img_dir *dir);	/* the directory's fd, borrowed */
+
+/** The file name of image @kind with @id ("core-42.img"). Returns @buf. */
+const char *img_name(enum img_kind kind, unsigned int id, char *buf, size_t len);
+
+/**
+ * Open image @kind/@id for reading (O_RDONLY) or for writing (O_WRONLY: created 0600,
+ * truncated, magic written). Reading checks the magic. -ENOENT when a file to read is missing
+ * (img_error() names it). *@ret_img is owned by the caller: img_close().
+ */
+int img_open(struct img_dir *dir, enum img_kind kind, unsigned int id, int flags,
+	     struct cr_img **ret_img);
+
+/** Write one message as one entry. Returns 0 or -errno. */
+int img_write(struct cr_img *img, const ProtobufCMessage *msg);
+
+/**
+ * Read the next entry, unpacked with the kind's descriptor @desc. Returns 1 and sets *@ret_msg
+ * (caller frees with protobuf_c_message_free_unpacked()), 0 at a clean end of file, or a negative
+ * errno: -EBADMSG for a truncated/oversized entry or an unpack failure.
+ */
+int img_read(struct cr_img *img, const ProtobufCMessageDescriptor *desc, ProtobufCMessage **ret_msg);
+
+/** Like img_read(), but the end of the file is an error (-ENODATA): for one-entry images. */
+int img_read_one(struct cr_img *img, const ProtobufCMessageDescriptor *desc,
+		 ProtobufCMessage **ret_msg);
+
+/** The file descriptor of a raw image (IMG_PAGES), borrowed; for splice() and pread(). */
+int img_raw_fd(struct cr_img *img);
+
+/** Flush and close; for writers, returns the first write error (-errno), if any. Accepts NULL. */
+int img_close(struct cr_img *img);
+
+/** The message describing the last failure on @img (or on @dir for img_open()). */
+const char *img_error(const struct cr_img *img);
+const char *img_dir_error(const struct img_dir *dir);
+
+/** The file name of an open image ("pstree.img"). */
+const char *img_file_name(const struct cr_img *img);
+
+#endif
