@@ -42,7 +42,9 @@ all: real-all
 
 include images/build.mk
 include compel/build.mk
+-include criu/pie/build.mk
 include criu/build.mk
+-include crit/build.mk
 include test/build.mk
 -include phaul/build.mk
 -include soccr/build.mk
