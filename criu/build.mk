@@ -5,9 +5,9 @@ CRIU_SRCS	:= $(filter-out criu/main.c,$(CRIU_SRCS))
 CRIU_OBJS	:= $(patsubst %.c,$(BUILD)/%.o,$(CRIU_SRCS))
 CRIU_CORE	:= $(BUILD)/criu/libcriu-core.a
 CRIU_BIN	:= $(BUILD)/bin/criu
-CRIU_LIBS	:= $(shell pkg-config --libs libprotobuf-c libnl-3.0 libnl-route-3.0 libbsd 2>/dev/null)
+CRIU_LIBS	= $(shell pkg-config --libs libprotobuf-c libnl-3.0 libnl-route-3.0 libbsd 2>/dev/null)
 
-CFLAGS_criu	:= -Icriu $(shell pkg-config --cflags libnl-3.0 2>/dev/null) $(CRIU_PIE_CFLAGS)
+CFLAGS_criu	= -Icriu $(shell pkg-config --cflags libnl-3.0 2>/dev/null) $(CRIU_PIE_CFLAGS)
 
 # Sources may include generated protobuf headers and blob headers.
 $(CRIU_OBJS) $(BUILD)/criu/main.o: | $(PROTO_HDRS) $(CRIU_BLOB_HDRS)
