@@ -1,0 +1,63 @@
+/*
+ * The protocol between criu (criu/core/parasite.c) and its parasite (criu/pie/parasite.c).
+ * Freestanding: compiled into the host and into the blob. Fixed-width fields, no pointers;
+ * arguments and results live in compel's shared args area.
+ */
+#ifndef PROTO_PARASITE_H
+#define PROTO_PARASITE_H
+
+#include <stdint.h>
+
+#define PARASITE_PROTO_VERSION	1
+
+/* The first command number free for compel's users (COMPEL_USER_CMD_BASE). */
+#define PARASITE_CMD_BASE	64
+
+enum parasite_cmd {
+	PARASITE_CMD_DUMP_MISC = PARASITE_CMD_BASE,	/* args: struct parasite_misc (out) */
+	PARASITE_CMD_SET_PAGE_PIPE,	/* one fd follows (SCM_RIGHTS): the pipe's write end */
+	PARASITE_CMD_DUMP_PAGES,	/* args: struct parasite_dump_pages */
+	PARASITE_CMD__MAX,
+};
+
+/* PARASITE_CMD_DUMP_MISC: what only the task itself can tell. */
+struct parasite_misc {
+	uint32_t version;	/* PARASITE_PROTO_VERSION */
+	int32_t pid;		/* getpid(), in the task's own pid namespace */
+	int32_t tid;		/* gettid() */
+	int32_t sid;
+	int32_t pgid;
+	uint32_t umask;
+	uint32_t personality;
+	int32_t dumpable;	/* PR_GET_DUMPABLE */
+	int32_t pdeath_sig;	/* PR_GET_PDEATHSIG */
+	int32_t child_subreaper;/* PR_GET_CHILD_SUBREAPER */
+	int32_t no_new_privs;	/* PR_GET_NO_NEW_PRIVS */
+	uint32_t pad;
+	uint64_t sigmask;	/* blocked signals before the parasite blocked them all */
+};
+_Static_assert(sizeof(struct parasite_misc) == 56, "parasite ABI changed");
+
+struct parasite_iov {
+	uint64_t base;		/* remote address */
+	uint64_t len;		/* bytes */
+};
+_Static_assert(sizeof(struct parasite_iov) == 16, "parasite ABI changed");
+
+enum parasite_pages_flags {
+	PARASITE_PAGES_CLOSE_PIPE = 1 << 0,	/* close the page pipe after this batch */
+};
+
+/*
+ * PARASITE_CMD_DUMP_PAGES: vmsplice iovs[0..nr_iovs) in order into the page pipe. The batch
+ * must fit in the pipe (the parasite never blocks: it fails with -EAGAIN instead).
+ */
+struct parasite_dump_pages {
+	uint32_t nr_iovs;
+	uint32_t flags;		/* enum parasite_pages_flags */
+	uint64_t bytes;		/* out: bytes moved into the pipe */
+	struct parasite_iov iovs[];
+};
+_Static_assert(sizeof(struct parasite_dump_pages) == 16, "parasite ABI changed");
+
+#endif
