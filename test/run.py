@@ -1,0 +1,636 @@
+#!/usr/bin/env python3
+"""The test runner: unit tests, test/misc/*.sh, checkpoint/restore tests and error cases.
+
+    python3 test/run.py --build build --unit build/test/unit/test-foo ...
+    python3 test/run.py --build build --cr-only -t heap_mmap --iters 3 -v
+
+Checkpoint/restore tests (test/cr/<name>.c, built into <build>/test/cr/<name>) follow the zdtm
+protocol of test/lib/zdtmtst.h: the runner starts the program with --pidfile/--outfile/--dir, waits
+for the pidfile, dumps it, checks it is gone, restores it, checks the pid, sends SIGTERM and wants
+exit 0 and "PASS" in the outfile. test/cr/<name>.desc (optional, "key: value" lines) sets:
+
+    flavors: plain snapshot     which flavors to run (default: plain)
+    iterations: N               dump/restore cycles before SIGTERM (plain flavor)
+    dump_opts: ...              extra options for criu dump
+    restore_opts: ...           extra options for criu restore
+    requires: FEATURE ...       skip unless `criu check --feature FEATURE` succeeds
+    skip: reason                skip the test
+    timeout: SECONDS            per-test timeout (default 60)
+
+Error cases live in test/errors/*.py: each module has CASES, a list of (name, function); the
+function gets the Harness and returns None (pass) or raises Fail/Skip.
+
+The runner is a child subreaper, so restored tasks become its children and are reaped at once.
+The last line printed is "N passed, N failed" (", N skipped" if any); the exit code is non-zero
+when anything failed.
+"""
+
+import argparse
+import ctypes
+import glob
+import importlib.util
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NOT_AVAILABLE = "not available in this build yet"
+PR_SET_CHILD_SUBREAPER = 36
+DEFAULT_TIMEOUT = 60
+
+
+class Fail(Exception):
+    """A test failed; the message is the reason."""
+
+
+class Skip(Exception):
+    """A test cannot run here; the message is the reason."""
+
+
+def set_subreaper():
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, "prctl(PR_SET_CHILD_SUBREAPER): " + os.strerror(err))
+
+
+def tail(path, lines=30):
+    try:
+        with open(path, "r", errors="replace") as f:
+            data = f.read().splitlines()
+    except OSError:
+        return ""
+    return "\n".join(data[-lines:])
+
+
+def pid_alive(pid):
+    """True if /proc/PID exists and is not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            stat = f.read()
+    except OSError:
+        return False
+    state = stat[stat.rfind(")") + 2:].split()[0]
+    return state not in ("Z", "X")
+
+
+def pid_exists(pid):
+    return os.path.exists("/proc/%d" % pid)
+
+
+def proc_ppid(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return int(stat[stat.rfind(")") + 2:].split()[1])
+
+
+def my_children():
+    """PIDs whose parent is this runner (read from /proc, zombies included)."""
+    me = os.getpid()
+    kids = set()
+    for d in os.listdir("/proc"):
+        if d.isdigit() and proc_ppid(int(d)) == me:
+            kids.add(int(d))
+    return kids
+
+
+def describe_status(status):
+    if os.WIFEXITED(status):
+        return "exit %d" % os.WEXITSTATUS(status)
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = str(sig)
+        return "killed by %s" % name
+    return "status 0x%x" % status
+
+
+def wait_pid(pid, timeout):
+    """waitpid() with a timeout. Returns the status, None on timeout; raises Fail if PID is
+    not our child."""
+    deadline = time.monotonic() + timeout
+    delay = 0.001
+    while True:
+        try:
+            wpid, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            raise Fail("pid %d is not a child of the runner" % pid)
+        if wpid == pid:
+            return status
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+def kill_and_reap(pid):
+    """Kill PID (one we started or restored) and reap it if it is our child."""
+    if pid is None or pid <= 0:
+        return
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        wait_pid(pid, 5)
+    except Fail:
+        pass
+
+
+def reap_zombies():
+    while True:
+        try:
+            wpid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if wpid == 0:
+            return
+
+
+def read_pidfile(path, timeout, watch_pid=None):
+    """Waits for PATH to hold a pid. Returns it, or None on timeout or if WATCH_PID died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(path) as f:
+                data = f.read().strip()
+            if data:
+                return int(data)
+        except (OSError, ValueError):
+            pass
+        if watch_pid is not None:
+            try:
+                wpid, status = os.waitpid(watch_pid, os.WNOHANG)
+            except ChildProcessError:
+                wpid = 0
+            if wpid == watch_pid:
+                raise Fail("test exited before it was ready (%s)" % describe_status(status))
+        time.sleep(0.01)
+    return None
+
+
+def parse_desc(path):
+    desc = {}
+    if not os.path.exists(path):
+        return desc
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            if ":" not in line:
+                raise ValueError("%s:%d: expected 'key: value'" % (path, lineno))
+            key, val = line.split(":", 1)
+            desc[key.strip()] = val.strip()
+    return desc
+
+
+class Result:
+    def __init__(self, name, status, reason="", secs=0.0, details=""):
+        self.name = name
+        self.status = status
+        self.reason = reason
+        self.secs = secs
+        self.details = details
+
+
+class Harness:
+    """What the cr tests and the error cases share: the criu binary, test programs, output dirs."""
+
+    def __init__(self, build, verbose=False):
+        self.build = os.path.abspath(build)
+        self.criu = os.path.join(self.build, "bin", "criu")
+        self.crit = os.path.join(self.build, "bin", "crit")
+        self.out_root = os.path.join(self.build, "test-out")
+        self.verbose = verbose
+        self.cr_unavailable = None      # reason, when dump/restore are not in this build
+        self.features = {}
+        self.deadline = None            # time.monotonic() limit of the current test
+        self.outdir = None
+
+    # -- per-test state -------------------------------------------------------------------
+    def begin(self, name, timeout=DEFAULT_TIMEOUT):
+        self.outdir = os.path.join(self.out_root, name.replace("/", "_").replace(":", "_"))
+        shutil.rmtree(self.outdir, ignore_errors=True)
+        os.makedirs(self.outdir)
+        self.deadline = time.monotonic() + timeout
+        self.started = []               # pids to kill when the test ends
+        self.logs = []                  # log files to show on failure
+
+    def remaining(self, cap=None):
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise Fail("timeout")
+        return min(left, cap) if cap else left
+
+    def end(self):
+        for pid in self.started:
+            if pid_exists(pid) and proc_ppid(pid) == os.getpid():
+                kill_and_reap(pid)
+        reap_zombies()
+
+    def path(self, *parts):
+        return os.path.join(self.outdir, *parts)
+
+    # -- running criu ---------------------------------------------------------------------
+    def run_criu(self, args, log=None, images=None, cap=None):
+        """Runs criu ARGS. Returns (exit code, stdout+stderr). A hang is a Fail; a binary that
+        says the action is not available is a Skip."""
+        cmd = [self.criu] + args
+        if self.verbose:
+            print("    $ " + " ".join(shlex.quote(a) for a in cmd), flush=True)
+        if images and log:
+            self.logs.append(os.path.join(images, log))
+        try:
+            p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, cwd=self.outdir,
+                               timeout=self.remaining(cap))
+        except subprocess.TimeoutExpired:
+            raise Fail("criu %s timed out" % args[0])
+        out = p.stdout.decode(errors="replace")
+        logtext = ""
+        if images and log:
+            logtext = tail(os.path.join(images, log), 1000)
+        if p.returncode != 0 and (NOT_AVAILABLE in out or NOT_AVAILABLE in logtext):
+            raise Skip("criu %s: %s" % (args[0], NOT_AVAILABLE))
+        if self.verbose and out.strip():
+            print("      " + out.strip().replace("\n", "\n      "), flush=True)
+        return p.returncode, out
+
+    def dump(self, pid, images, extra=(), log="dump.log", expect_ok=True):
+        os.makedirs(images, exist_ok=True)
+        rc, out = self.run_criu(["dump", "-t", str(pid), "-D", images, "-v4", "-o", log]
+                                + list(extra), log, images)
+        if expect_ok and rc != 0:
+            raise Fail("criu dump exited %d: %s" % (rc, last_line(out)))
+        return rc, out
+
+    def restore(self, images, pidfile, extra=(), log="restore.log", expect_ok=True):
+        if os.path.exists(pidfile):
+            os.unlink(pidfile)
+        rc, out = self.run_criu(["restore", "-D", images, "-d", "-v4", "-o", log,
+                                 "--pidfile", pidfile] + list(extra), log, images)
+        if expect_ok and rc != 0:
+            raise Fail("criu restore exited %d: %s" % (rc, last_line(out)))
+        return rc, out
+
+    def has_feature(self, feature):
+        if feature not in self.features:
+            try:
+                p = subprocess.run([self.criu, "check", "--feature", feature],
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, timeout=30)
+                self.features[feature] = p.returncode == 0
+            except subprocess.TimeoutExpired:
+                self.features[feature] = False
+        return self.features[feature]
+
+    # -- test programs --------------------------------------------------------------------
+    def spawn(self, prog, args=(), outfile=None, pidfile=None):
+        """Starts PROG (a path) as our child in its own session, stdin /dev/null, stdout and
+        stderr appended to OUTFILE. With PIDFILE, passes the zdtm options and waits for it.
+        Returns the pid."""
+        outfile = outfile or self.path("test.out")
+        argv = [prog]
+        if pidfile:
+            workdir = self.path("work")
+            os.makedirs(workdir, exist_ok=True)
+            argv += ["--pidfile", pidfile, "--outfile", outfile, "--dir", workdir]
+        argv += list(args)
+        if not os.access(prog, os.X_OK):
+            raise Fail("test program %s is not built" % prog)
+        actions = [
+            (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, outfile, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644),
+            (os.POSIX_SPAWN_DUP2, 1, 2),
+        ]
+        sigs = [signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM]
+        pid = os.posix_spawn(prog, argv, os.environ, file_actions=actions, setsid=True,
+                             setsigdef=sigs, setsigmask=[])
+        self.started.append(pid)
+        if pidfile:
+            got = read_pidfile(pidfile, self.remaining(30), pid)
+            if got is None:
+                raise Fail("test did not become ready")
+            if got != pid:
+                raise Fail("pidfile says %d, started %d" % (got, pid))
+        return pid
+
+    def test_prog(self, kind, name):
+        return os.path.join(self.build, "test", kind, name)
+
+    def expect_gone(self, pid, what="dump"):
+        """After a dump without -R: PID (our child) was killed by SIGKILL and is gone."""
+        status = wait_pid(pid, self.remaining(10))
+        if status is None:
+            raise Fail("pid %d still runs after %s" % (pid, what))
+        if not (os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL):
+            raise Fail("after %s pid %d ended with %s, not SIGKILL" %
+                       (what, pid, describe_status(status)))
+        if pid_exists(pid):
+            raise Fail("/proc/%d still exists after %s" % (pid, what))
+
+    def expect_running(self, pid, what):
+        try:
+            wpid, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            raise Fail("pid %d is not a child of the runner after %s" % (pid, what))
+        if wpid == pid:
+            raise Fail("pid %d ended after %s (%s)" % (pid, what, describe_status(status)))
+        if not pid_alive(pid):
+            raise Fail("pid %d does not run after %s" % (pid, what))
+
+    def restored_pid(self, pidfile, want):
+        try:
+            with open(pidfile) as f:
+                got = int(f.read().strip())
+        except (OSError, ValueError) as e:
+            raise Fail("restore wrote no pidfile: %s" % e)
+        if got != want:
+            self.started.append(got)
+            raise Fail("restored pid %d, expected %d" % (got, want))
+        return got
+
+    def finish_test(self, pid, outfile):
+        """SIGTERM the test, wait for it, want exit 0 and PASS (or 77 and SKIP)."""
+        os.kill(pid, signal.SIGTERM)
+        status = wait_pid(pid, self.remaining(30))
+        if status is None:
+            raise Fail("test did not exit after SIGTERM")
+        verdict = ""
+        for line in tail(outfile, 200).splitlines():
+            if line.startswith(("PASS", "FAIL", "SKIP")):
+                verdict = line
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 77 and verdict.startswith("SKIP"):
+            raise Skip(verdict[6:] or "test skipped")
+        if verdict.startswith("FAIL"):
+            raise Fail("test says " + verdict)
+        if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
+            raise Fail("test ended with %s" % describe_status(status))
+        if verdict != "PASS":
+            raise Fail("no PASS in the test's output")
+
+
+def last_line(text):
+    lines = [l for l in text.strip().splitlines() if l.strip()]
+    return lines[-1] if lines else "(no output)"
+
+
+# -- checkpoint/restore tests ---------------------------------------------------------------
+
+def cr_plain(h, prog, desc, iters):
+    pidfile, outfile = h.path("test.pid"), h.path("test.out")
+    pid = h.spawn(prog, outfile=outfile, pidfile=pidfile)
+    dump_opts = shlex.split(desc.get("dump_opts", ""))
+    rst_opts = shlex.split(desc.get("restore_opts", ""))
+    for i in range(1, iters + 1):
+        images = h.path("img-%d" % i) if iters > 1 else h.path("img")
+        h.dump(pid, images, dump_opts)
+        h.expect_gone(pid, "dump")
+        rpidfile = h.path("restore.pid")
+        h.restore(images, rpidfile, rst_opts)
+        h.restored_pid(rpidfile, pid)
+        h.expect_running(pid, "restore")
+    h.finish_test(pid, outfile)
+
+
+def cr_snapshot(h, prog, desc, iters):
+    pidfile, outfile = h.path("test.pid"), h.path("test.out")
+    pid = h.spawn(prog, outfile=outfile, pidfile=pidfile)
+    dump_opts = shlex.split(desc.get("dump_opts", ""))
+    rst_opts = shlex.split(desc.get("restore_opts", ""))
+    h.dump(pid, h.path("img1"), ["-R"] + dump_opts)
+    h.expect_running(pid, "dump -R")
+    time.sleep(0.1)
+    h.expect_running(pid, "dump -R")
+    h.dump(pid, h.path("img2"), ["-R"] + dump_opts)
+    h.expect_running(pid, "the second dump -R")
+    os.kill(pid, signal.SIGKILL)
+    status = wait_pid(pid, h.remaining(10))
+    if status is None or pid_exists(pid):
+        raise Fail("pid %d did not go away after SIGKILL" % pid)
+    rpidfile = h.path("restore.pid")
+    h.restore(h.path("img2"), rpidfile, rst_opts)
+    h.restored_pid(rpidfile, pid)
+    h.expect_running(pid, "restore")
+    h.finish_test(pid, outfile)
+
+
+FLAVORS = {"plain": cr_plain, "snapshot": cr_snapshot}
+
+
+def cr_tests(h, names, args):
+    """Yields (test name, function running it) for every selected cr test and flavor."""
+    for src in sorted(glob.glob(os.path.join(TOP, "test", "cr", "*.c"))):
+        base = os.path.splitext(os.path.basename(src))[0]
+        desc = parse_desc(os.path.join(TOP, "test", "cr", base + ".desc"))
+        flavors = desc.get("flavors", "plain").split()
+        if args.leave_running:
+            flavors = ["snapshot"]
+        for fl in flavors:
+            name = "cr/" + base + ("" if fl == "plain" else ":" + fl)
+            if names and base not in names and name not in names and \
+               name[3:] not in names:
+                continue
+            yield name, make_cr_runner(h, base, fl, desc, args)
+
+
+def make_cr_runner(h, base, flavor, desc, args):
+    def run():
+        if "skip" in desc:
+            raise Skip(desc["skip"])
+        if flavor not in FLAVORS:
+            raise Fail("unknown flavor '%s'" % flavor)
+        if h.cr_unavailable:
+            raise Skip(h.cr_unavailable)
+        for feat in desc.get("requires", "").split():
+            if not h.has_feature(feat):
+                raise Skip("criu check: feature %s missing" % feat)
+        iters = args.iters or int(desc.get("iterations", "1"))
+        FLAVORS[flavor](h, h.test_prog("cr", base), desc, iters)
+    run.timeout = int(desc.get("timeout", DEFAULT_TIMEOUT))
+    return run
+
+
+def error_tests(h, names):
+    for mod_path in sorted(glob.glob(os.path.join(TOP, "test", "errors", "*.py"))):
+        mod_name = "errors_" + os.path.splitext(os.path.basename(mod_path))[0]
+        spec = importlib.util.spec_from_file_location(mod_name, mod_path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[mod_name] = mod
+        spec.loader.exec_module(mod)
+        for case_name, fn in getattr(mod, "CASES", []):
+            name = "errors/" + case_name
+            if names and case_name not in names and name not in names:
+                continue
+            yield name, make_err_runner(h, fn)
+
+
+def make_err_runner(h, fn):
+    def run():
+        if h.cr_unavailable:
+            raise Skip(h.cr_unavailable)
+        fn(h)
+    run.timeout = DEFAULT_TIMEOUT
+    return run
+
+
+def probe_cr(h):
+    """Is dump in this build? Dump a sleeping child of ours and look for the stub message."""
+    h.begin("probe")
+    try:
+        pid = h.spawn("/bin/sleep", ["1000"])
+        images = h.path("img")
+        os.makedirs(images)
+        p = subprocess.run([h.criu, "dump", "-t", str(pid), "-D", images, "-v4", "-o",
+                            "dump.log"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=30)
+        out = p.stdout.decode(errors="replace") + tail(os.path.join(images, "dump.log"), 100)
+        if p.returncode != 0 and NOT_AVAILABLE in out:
+            return "criu dump: " + NOT_AVAILABLE
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return "cannot probe criu dump: %s" % e
+    finally:
+        h.end()
+    return None
+
+
+# -- unit and misc tests --------------------------------------------------------------------
+
+def run_program(cmd, env=None, timeout=DEFAULT_TIMEOUT):
+    try:
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, env=env, timeout=timeout, cwd=TOP)
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode(errors="replace")
+        raise Fail("timeout after %ds" % timeout, out)
+    except OSError as e:
+        raise Fail(str(e))
+    out = p.stdout.decode(errors="replace")
+    if p.returncode == 0:
+        return out
+    if p.returncode == 77:
+        lines = [l for l in out.splitlines() if l.strip()]
+        raise Skip(lines[-1][:120] if lines else "skipped")
+    raise Fail("exit %d" % p.returncode if p.returncode > 0 else
+               "killed by signal %d" % -p.returncode, out)
+
+
+def unit_tests(names, binaries):
+    for b in binaries:
+        name = "unit/" + os.path.basename(b)
+        if names and os.path.basename(b) not in names and name not in names:
+            continue
+        yield name, (lambda b=b: run_program([os.path.abspath(b)]))
+
+
+def misc_tests(h, names):
+    env = dict(os.environ, CRIU=h.criu, CRIT=h.crit, BUILD=h.build)
+    for sh in sorted(glob.glob(os.path.join(TOP, "test", "misc", "*.sh"))):
+        base = os.path.basename(sh)
+        name = "misc/" + base
+        if names and base not in names and name not in names and \
+           os.path.splitext(base)[0] not in names:
+            continue
+        yield name, (lambda sh=sh: run_program(["bash", sh], env=env, timeout=300))
+
+
+# -- main -----------------------------------------------------------------------------------
+
+def run_one(h, name, fn, verbose):
+    t0 = time.monotonic()
+    details = ""
+    is_cr = name.startswith(("cr/", "errors/"))
+    try:
+        if is_cr:
+            h.begin(name, getattr(fn, "timeout", DEFAULT_TIMEOUT))
+        out = fn()
+        status, reason = "PASS", ""
+        if verbose and isinstance(out, str):
+            details = out
+    except Skip as e:
+        status, reason = "SKIP", str(e)
+    except Fail as e:
+        status, reason = "FAIL", str(e.args[0]) if e.args else "failed"
+        if len(e.args) > 1:
+            details = e.args[1]
+    except Exception as e:      # a bug in the runner or a case: a failure of that test
+        import traceback
+        status, reason = "FAIL", "%s: %s" % (type(e).__name__, e)
+        details = traceback.format_exc()
+    finally:
+        if is_cr:
+            h.end()
+    if status == "FAIL" and is_cr:
+        parts = [details] if details else []
+        for log in getattr(h, "logs", []) + [h.path("test.out")]:
+            if os.path.exists(log):
+                parts.append("--- %s (tail)\n%s" % (os.path.relpath(log, TOP), tail(log, 25)))
+        details = "\n".join(parts)
+    return Result(name, status, reason, time.monotonic() - t0, details)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--unit", nargs="*", default=[], help="unit test binaries")
+    ap.add_argument("--unit-only", action="store_true")
+    ap.add_argument("--cr-only", action="store_true")
+    ap.add_argument("-t", "--test", action="append", default=[], help="run only NAME")
+    ap.add_argument("--iters", type=int, default=0, help="dump/restore cycles per test")
+    ap.add_argument("--leave-running", action="store_true", help="snapshot flavor (dump -R)")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+
+    try:
+        set_subreaper()
+    except OSError as e:
+        print("warning: %s" % e, file=sys.stderr)
+
+    h = Harness(args.build, args.verbose)
+    names = set(args.test)
+    tests = []
+    if not args.cr_only:
+        tests += list(unit_tests(names, args.unit))
+    if not args.unit_only:
+        tests += list(misc_tests(h, names))
+        crs = list(cr_tests(h, names, args)) + list(error_tests(h, names))
+        if crs:
+            if os.geteuid() != 0:
+                h.cr_unavailable = "checkpoint/restore tests need root"
+            elif not os.access(h.criu, os.X_OK):
+                h.cr_unavailable = "%s is not built" % h.criu
+            else:
+                h.cr_unavailable = probe_cr(h)
+        tests += crs
+
+    counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
+    for name, fn in tests:
+        r = run_one(h, name, fn, args.verbose)
+        counts[r.status] += 1
+        line = "%-4s %-36s %6.2fs" % (r.status, r.name, r.secs)
+        if r.reason:
+            line += "  " + r.reason
+        print(line, flush=True)
+        if r.details and (r.status == "FAIL" or args.verbose):
+            print("    " + r.details.rstrip().replace("\n", "\n    "), flush=True)
+    reap_zombies()
+
+    summary = "%d passed, %d failed" % (counts["PASS"], counts["FAIL"])
+    if counts["SKIP"]:
+        summary += ", %d skipped" % counts["SKIP"]
+    print(summary)
+    return 1 if counts["FAIL"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
