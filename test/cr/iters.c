@@ -8,7 +8,7 @@
 #include <time.h>
 
 static volatile uint64_t counter;
-static volatile uint64_t shadow;	/* ~counter, kept in step */
+static volatile uint64_t shadow = ~0ULL;	/* ~counter, kept in step */
 
 int main(int argc, char **argv)
 {
