@@ -82,4 +82,50 @@ const char *img_dir_error(const struct img_dir *dir);
 /** The file name of an open image ("pstree.img"). */
 const char *img_file_name(const struct cr_img *img);
 
+/*
+ * Additions (image-I/O owner).
+ */
+
+/**
+ * Open the image file @path (any name, any directory): for crit and tests.
+ * Reading (O_RDONLY): @kind may be IMG__MAX to tell the kind by the magic (a file without a
+ * known magic whose name matches pages-%u.img is raw pages). Writing (O_WRONLY): @kind is
+ * required. On failure, a one-line message goes to @err (@len bytes). *@ret_img: img_close().
+ */
+int img_open_path(const char *path, enum img_kind kind, int flags, struct cr_img **ret_img,
+		  char *err, size_t len);
+
+/** The kind of an open image. */
+enum img_kind img_kind_of(const struct cr_img *img);
+
+/** The file offset of the next entry to read or write (buffered data included). */
+uint64_t img_offset(const struct cr_img *img);
+
+/** Write @len bytes to a raw image (IMG_PAGES), unbuffered. Returns 0 or -errno. */
+int img_write_raw(struct cr_img *img, const void *buf, size_t len);
+
+struct InventoryEntry;
+
+/**
+ * Check that an image set can be restored from its inventory @e: -EPROTONOSUPPORT for a
+ * format version newer than IMG_VERSION (or 0), -EINVAL for an incomplete set
+ * ("the image set is incomplete (dump did not finish)"). The message goes to @err.
+ */
+int img_check_inventory(const struct InventoryEntry *e, char *err, size_t len);
+
+/* Cleanup helpers for host code: _cleanup_img_ struct cr_img *img = NULL; */
+static inline void img_closep(struct cr_img **img)
+{
+	if (*img)
+		img_close(*img);
+}
+
+static inline void img_dir_freep(struct img_dir **dir)
+{
+	img_dir_free(*dir);
+}
+
+#define _cleanup_img_		__attribute__((cleanup(img_closep)))
+#define _cleanup_img_dir_	__attribute__((cleanup(img_dir_freep)))
+
 #endif
