@@ -593,6 +593,14 @@ def main():
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
 
+    # Tests must not inherit what our caller left open (a pipe of make or of CI, say).
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if int(fd) > 2:
+                os.set_inheritable(int(fd), False)
+        except OSError:
+            pass
+
     try:
         set_subreaper()
     except OSError as e:

@@ -31,7 +31,23 @@ static void usage(const char *prog)
 	exit(1);
 }
 
+static int parse_opts(int argc, char **argv);
+
 void test_init(int argc, char **argv)
+{
+	if (parse_opts(argc, argv) != argc)
+		usage(argv[0]);
+}
+
+int test_init_args(int argc, char **argv, char ***ret_argv)
+{
+	int first = parse_opts(argc, argv);
+
+	*ret_argv = argv + first;
+	return argc - first;
+}
+
+static int parse_opts(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "pidfile", required_argument, NULL, 'p' },
@@ -50,7 +66,7 @@ void test_init(int argc, char **argv)
 		default: usage(argv[0]);
 		}
 	}
-	if (!pidfile || !outfile || optind != argc)
+	if (!pidfile || !outfile)
 		usage(argv[0]);
 
 	memset(&sa, 0, sizeof(sa));
@@ -58,6 +74,7 @@ void test_init(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGTERM, &sa, NULL))
 		fail("sigaction(SIGTERM): %m");
+	return optind;
 }
 
 static int write_all(int fd, const char *buf, size_t len)

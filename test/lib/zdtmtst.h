@@ -22,8 +22,14 @@
 /* Set (to 1) by the SIGTERM handler test_init() installs. */
 extern volatile sig_atomic_t test_sig_flag;
 
-/* Parses the runner's options; exits 1 on bad usage. Installs the SIGTERM handler. */
+/*
+ * Parses the runner's options; exits 1 on bad usage. Installs the SIGTERM handler. Arguments
+ * after the options are refused unless the test asks for them with test_extra_args().
+ */
 void test_init(int argc, char **argv);
+
+/* Like test_init(), but leaves the positional arguments in *ret_argv; returns their number. */
+int test_init_args(int argc, char **argv, char ***ret_argv);
 
 /* Writes our pid to the pidfile: from now on the runner may dump us. */
 void test_ready(void);

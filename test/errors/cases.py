@@ -1,0 +1,251 @@
+"""Error cases: bad input and refused targets. Each function is one test line of test/run.py.
+
+Every case wants a non-zero exit, a clear error (one line naming the pid, file or kind of state
+at fault), no process left behind (the runner's children before and after), and, where the
+target was left running, a target that keeps counting and passes its own check at the end.
+The target is build/test/errors/target (see target.c).
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import __main__ as runner      # test/run.py: Fail, Skip, tail, my_children, ...
+
+Fail = runner.Fail
+Skip = runner.Skip
+
+
+def start_target(h, *args):
+    return h.spawn(h.test_prog("errors", "target"), [str(a) for a in args],
+                   outfile=h.path("test.out"), pidfile=h.path("target.pid"))
+
+
+def read_counter(h):
+    try:
+        with open(h.path("work", "counter")) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def expect_counting(h, pid, what):
+    """PID still runs, is our child, and its counter moves on."""
+    h.expect_running(pid, what)
+    first = read_counter(h)
+    deadline = time.monotonic() + h.remaining(5)
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = read_counter(h)
+        if first is not None and now is not None and now > first:
+            return
+        if first is None:
+            first = now
+    raise Fail("pid %d stopped counting after %s" % (pid, what))
+
+
+def error_text(out, log):
+    """stderr of criu plus the error lines of its log."""
+    lines = [l for l in out.splitlines() if l.strip()]
+    lines += [l for l in runner.tail(log, 2000).splitlines() if "rror" in l]
+    return lines
+
+
+def expect_refused(h, rc, out, log, what, mentions):
+    """criu exited non-zero and one error line mentions each of MENTIONS (str or regex)."""
+    if rc == 0:
+        raise Fail("%s succeeded, expected a refusal" % what)
+    if rc < 0:
+        raise Fail("%s was killed by signal %d" % (what, -rc))
+    lines = error_text(out, log)
+    for m in mentions:
+        pat = m if isinstance(m, re.Pattern) else re.compile(re.escape(m))
+        if not any(pat.search(l) for l in lines):
+            raise Fail("%s: the error does not mention %s: %s" %
+                       (what, m if isinstance(m, str) else "/%s/" % m.pattern,
+                        runner.last_line(out)))
+
+
+def expect_nothing_left(h, before, also_gone=()):
+    """No new child of the runner survives (zombies are reaped), and ALSO_GONE pids are gone."""
+    deadline = time.monotonic() + 3
+    while True:
+        new = runner.my_children() - before
+        for pid in list(new):
+            if not runner.pid_alive(pid):
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+        alive = {p for p in new if runner.pid_alive(p)}
+        gone = all(not runner.pid_exists(p) for p in also_gone)
+        if (not alive and gone) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    for pid in alive:
+        runner.kill_and_reap(pid)
+    if alive:
+        raise Fail("left behind: pid(s) %s" % ", ".join(map(str, sorted(alive))))
+    for pid in also_gone:
+        if runner.pid_exists(pid):
+            h.started.append(pid)
+            raise Fail("pid %d exists after the failed restore" % pid)
+
+
+def dump_killed(h, pid, images):
+    """Dump PID (killed by the dump) into IMAGES."""
+    h.dump(pid, images)
+    h.expect_gone(pid, "dump")
+
+
+def restore_refused(h, images, what, mentions, gone=()):
+    before = runner.my_children()
+    rc, out = h.restore(images, h.path("restore.pid"), expect_ok=False)
+    try:
+        expect_refused(h, rc, out, os.path.join(images, "restore.log"), what, mentions)
+    finally:
+        expect_nothing_left(h, before, gone)
+
+
+def image_path(images, name):
+    p = os.path.join(images, name)
+    if not os.path.exists(p):
+        raise Fail("the dump wrote no %s (images: %s)" %
+                   (name, " ".join(sorted(os.listdir(images)))))
+    return p
+
+
+# -- the cases ------------------------------------------------------------------------------
+
+def pid_in_use(h):
+    pid = start_target(h, "plain")
+    images = h.path("img")
+    h.dump(pid, images, ["-R"])
+    expect_counting(h, pid, "dump -R")
+    restore_refused(h, images, "restore onto a running pid", [re.compile(r"\b%d\b" % pid)])
+    expect_counting(h, pid, "the refused restore")
+    h.finish_test(pid, h.path("test.out"))
+
+
+def missing_file(h, mode):
+    path = h.path("work", "held-%s.data" % mode)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(os.urandom(8192))
+    pid = start_target(h, mode, path)
+    images = h.path("img")
+    dump_killed(h, pid, images)
+    os.unlink(path)
+    restore_refused(h, images, "restore without the %s's file" % mode, [path], [pid])
+
+
+def corrupt(h, name_fmt, damage, mentions):
+    pid = start_target(h, "plain")
+    images = h.path("img")
+    dump_killed(h, pid, images)
+    name = name_fmt % pid if "%d" in name_fmt else name_fmt
+    damage(image_path(images, name))
+    restore_refused(h, images, "restore from a damaged %s" % name,
+                    mentions or [name], [pid])
+
+
+def truncate_half(path):
+    size = os.path.getsize(path)
+    if size < 8:
+        raise Fail("%s has only %d bytes" % (path, size))
+    os.truncate(path, size // 2)
+
+
+def bad_magic(path):
+    with open(path, "r+b") as f:
+        f.write(b"\xde\xad\xbe\xef")
+
+
+def garbage_after_magic(path):
+    with open(path, "r+b") as f:
+        f.seek(4)
+        f.write(b"\x00\x00\x00\x7f" + bytes(range(7, 200, 3)))
+
+
+def no_inventory(h):
+    pid = start_target(h, "plain")
+    images = h.path("img")
+    dump_killed(h, pid, images)
+    os.unlink(image_path(images, "inventory.img"))
+    restore_refused(h, images, "restore without inventory.img", ["inventory"], [pid])
+
+
+def failed_dump_images(h):
+    """A dump that runs out of space half way (a 16 KiB tmpfs) fails, leaves the target running,
+    and its partial image set is refused by restore."""
+    pid = start_target(h, "plain")
+    images = h.path("img")
+    os.makedirs(images)
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k,mode=0700", "ckpt-test",
+                        images], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if p.returncode != 0:
+        raise Skip("cannot mount a small tmpfs: %s" % p.stdout.decode().strip())
+    try:
+        rc, out = h.dump(pid, images, log=h.path("dump-full.log"), expect_ok=False)
+        if rc == 0:
+            raise Fail("dump into a full 16 KiB tmpfs succeeded")
+        expect_counting(h, pid, "the failed dump")
+        contents = os.listdir(images)
+        saved = h.path("failed-img")
+        shutil.copytree(images, saved)
+    finally:
+        subprocess.run(["umount", images])
+    if not contents:
+        raise Skip("the failed dump left no images to try")
+    restore_refused(h, saved, "restore from a failed dump's images", [])
+    expect_counting(h, pid, "the refused restore")
+    h.finish_test(pid, h.path("test.out"))
+
+
+def refused_target(h, args, mentions, tasks=None):
+    pid = start_target(h, *args)
+    images = h.path("img")
+    before = runner.my_children()
+    rc, out = h.dump(pid, images, expect_ok=False)
+    expect_refused(h, rc, out, os.path.join(images, "dump.log"), "dump of %s" % args[0],
+                   mentions)
+    expect_nothing_left(h, before)
+    expect_counting(h, pid, "the refused dump")
+    if tasks is not None:
+        n = len(os.listdir("/proc/%d/task" % pid))
+        if n != tasks:
+            raise Fail("the target has %d threads after the refused dump, not %d" % (n, tasks))
+    h.finish_test(pid, h.path("test.out"))
+
+
+def nonexistent_pid(h):
+    p = subprocess.Popen(["/bin/true"])
+    p.wait()
+    pid = p.pid
+    if runner.pid_exists(pid):
+        raise Fail("pid %d of an exited child still exists" % pid)
+    before = runner.my_children()
+    rc, out = h.dump(pid, h.path("img"), expect_ok=False)
+    expect_refused(h, rc, out, h.path("img", "dump.log"), "dump of a nonexistent pid",
+                   [re.compile(r"\b%d\b" % pid)])
+    expect_nothing_left(h, before)
+
+
+PSTREE_OFFSET = re.compile(r"pstree\.img.*offset \d+")
+
+CASES = [
+    ("restore_pid_in_use", pid_in_use),
+    ("restore_missing_file_fd", lambda h: missing_file(h, "fd")),
+    ("restore_missing_file_map", lambda h: missing_file(h, "map")),
+    ("restore_truncated_mm", lambda h: corrupt(h, "mm-%d.img", truncate_half, [])),
+    ("restore_bad_magic_core", lambda h: corrupt(h, "core-%d.img", bad_magic, [])),
+    ("restore_garbage_pstree", lambda h: corrupt(h, "pstree.img", garbage_after_magic,
+                                                 [PSTREE_OFFSET])),
+    ("restore_no_inventory", no_inventory),
+    ("restore_failed_dump_images", failed_dump_images),
+    ("dump_multithreaded_refused", lambda h: refused_target(h, ["threads", 2], ["thread"], 3)),
+    ("dump_pipe_refused", lambda h: refused_target(h, ["pipe"], ["pipe"])),
+    ("dump_nonexistent_pid", nonexistent_pid),
+]
