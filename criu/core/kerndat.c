@@ -141,12 +141,14 @@ static int write_str(const char *path, const char *s)
 {
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
 	size_t len = strlen(s);
+	ssize_t n;
 
 	if (fd < 0)
 		return -errno;
-	if (write(fd, s, len) != (ssize_t)len)
-		return -errno ?: -EIO;
-	return 0;
+	n = write(fd, s, len);
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)len ? 0 : -EIO;
 }
 
 /* Kills and reaps a child of ours. */
@@ -355,13 +357,16 @@ static int probe_pagemap_scan(struct kerndat *kd, struct kerndat_probe *p)
 
 /* ---- userfaultfd ---- */
 
-/* A userfaultfd with UFFDIO_API done for @features. Returns the fd or -errno; the mask in @ret. */
-static int uffd_open(uint64_t features, uint64_t *ret_features)
+/*
+ * A userfaultfd (created with @flags besides O_CLOEXEC | O_NONBLOCK) with UFFDIO_API done for
+ * @features. Returns the fd or -errno; the kernel's feature mask in @ret_features.
+ */
+static int uffd_open(int flags, uint64_t features, uint64_t *ret_features)
 {
 	_cleanup_close_ int fd = -1;
 	struct uffdio_api api;
 
-	fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | flags);
 	if (fd < 0)
 		return -errno;
 	memset(&api, 0, sizeof(api));
@@ -380,9 +385,13 @@ static int probe_uffd_wp_async(struct kerndat *kd, struct kerndat_probe *p)
 	uint64_t mask = 0, got = 0;
 	int fd;
 
-	fd = uffd_open(0, &mask);
-	if (fd == -EPERM)
-		return kd_fail(p, fd, "userfaultfd: %s (vm.unprivileged_userfaultfd)", errstr(fd));
+	/* Without CAP_SYS_PTRACE and with vm.unprivileged_userfaultfd=0, only user-mode-only works. */
+	kd->uffd_flags = 0;
+	fd = uffd_open(0, 0, &mask);
+	if (fd == -EPERM) {
+		kd->uffd_flags = UFFD_USER_MODE_ONLY;
+		fd = uffd_open(kd->uffd_flags, 0, &mask);
+	}
 	if (fd < 0)
 		return kd_fail(p, fd, "userfaultfd: %s", errstr(fd));
 	close(fd);
@@ -393,19 +402,24 @@ static int probe_uffd_wp_async(struct kerndat *kd, struct kerndat_probe *p)
 			       mask);
 
 	/* The features must also be accepted when asked for. */
-	fd = uffd_open(mask & (UFFD_WP_WANTED | UFFD_FEATURE_WP_HUGETLBFS_SHMEM), &got);
+	fd = uffd_open(kd->uffd_flags, mask & (UFFD_WP_WANTED | UFFD_FEATURE_WP_HUGETLBFS_SHMEM),
+		       &got);
 	if (fd < 0)
 		return kd_fail(p, fd, "UFFDIO_API with WP_ASYNC: %s", errstr(fd));
 	close(fd);
-	return kd_ok(p, "features 0x%" PRIx64 "%s", mask, (mask & UFFD_FEATURE_WP_UNPOPULATED) ?
-		     " (WP_ASYNC, WP_UNPOPULATED)" : " (WP_ASYNC)");
+	return kd_ok(p, "features 0x%" PRIx64 " (WP_ASYNC%s)%s", mask,
+		     (mask & UFFD_FEATURE_WP_UNPOPULATED) ? ", WP_UNPOPULATED" : "",
+		     kd->uffd_flags ? ", user-mode-only uffd" : "");
 }
+
+#define UFFD_WP_FAILED	"none: uffd-wp tracking failed"
 
 /*
  * Tracks 4 written pages of ours through uffd-wp async: register, arm with a WP_MATCHING scan,
- * write one page, expect exactly that page back, then nothing. Returns 0 or -errno.
+ * write one page, expect exactly that page back, then nothing. Returns 0 or -errno; on failure
+ * @p says why.
  */
-static int uffd_wp_roundtrip(uint64_t features, char *why, size_t why_len)
+static int uffd_wp_roundtrip(int flags_uffd, uint64_t features, struct kerndat_probe *p)
 {
 	const uint64_t flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
 	_cleanup_close_ int uffd = -1, pm = -1;
@@ -413,18 +427,18 @@ static int uffd_wp_roundtrip(uint64_t features, char *why, size_t why_len)
 	struct page_region vec[4];
 	long ps = page_size();
 	uint64_t base, got;
-	int n, ret = -EPROTO;
+	int n, ret;
 	char *m;
 
-	uffd = uffd_open(features & UFFD_WP_WANTED, &got);
+	uffd = uffd_open(flags_uffd, features & UFFD_WP_WANTED, &got);
 	if (uffd < 0)
-		return snprintf(why, why_len, "userfaultfd: %s", errstr(uffd)), uffd;
+		return kd_fail(p, uffd, UFFD_WP_FAILED " (userfaultfd: %s)", errstr(uffd));
 	pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (pm < 0)
-		return snprintf(why, why_len, "pagemap: %s", errstr(errno)), -errno;
+		return kd_fail(p, -errno, UFFD_WP_FAILED " (pagemap: %s)", errstr(errno));
 	m = map_pages(4, 0xf);
 	if (!m)
-		return snprintf(why, why_len, "cannot map test pages"), -ENOMEM;
+		return kd_fail(p, -ENOMEM, UFFD_WP_FAILED " (cannot map test pages)");
 	base = ptr_u64(m);
 
 	memset(&rg, 0, sizeof(rg));
@@ -432,30 +446,28 @@ static int uffd_wp_roundtrip(uint64_t features, char *why, size_t why_len)
 	rg.range.len = 4 * ps;
 	rg.mode = UFFDIO_REGISTER_MODE_WP;
 	if (ioctl(uffd, UFFDIO_REGISTER, &rg)) {
-		ret = -errno;
-		snprintf(why, why_len, "UFFDIO_REGISTER: %s", errstr(ret));
+		ret = kd_fail(p, -errno, UFFD_WP_FAILED " (UFFDIO_REGISTER: %s)", errstr(errno));
 		goto out_unmap;
 	}
 
 	/* Round 0 reports every present page and arms them. */
 	n = pm_scan(pm, base, base + 4 * ps, flags, PAGE_IS_WRITTEN, 0, vec, ARRAY_SIZE(vec));
 	if (n < 0) {
-		ret = n;
-		snprintf(why, why_len, "arming scan: %s", errstr(n));
+		ret = kd_fail(p, n, UFFD_WP_FAILED " (arming scan: %s)", errstr(n));
 		goto out_unmap;
 	}
 	m[ps] = 2;
 	n = pm_scan(pm, base, base + 4 * ps, flags, PAGE_IS_WRITTEN, 0, vec, ARRAY_SIZE(vec));
 	if (n != 1 || vec[0].start != base + ps || vec[0].end != base + 2 * ps) {
-		snprintf(why, why_len, "1 page written, scan gave %d regions", n);
+		ret = kd_fail(p, -EPROTO, UFFD_WP_FAILED " (1 page written, scan gave %d regions)", n);
 		goto out_unmap;
 	}
 	n = pm_scan(pm, base, base + 4 * ps, flags, PAGE_IS_WRITTEN, 0, vec, ARRAY_SIZE(vec));
 	if (n != 0) {
-		snprintf(why, why_len, "nothing written, scan gave %d regions", n);
+		ret = kd_fail(p, -EPROTO, UFFD_WP_FAILED " (nothing written, scan gave %d regions)", n);
 		goto out_unmap;
 	}
-	ret = 0;
+	ret = kd_ok(p, "uffd-wp+pagemap-scan: a tracked write was caught exactly");
 out_unmap:
 	munmap(m, 4 * ps);	/* also unregisters the range */
 	return ret;
@@ -468,8 +480,13 @@ static int pagemap_entry(int pm, const void *addr, uint64_t *ret)
 	uint64_t e;
 	off_t off = (ptr_u64(addr) / page_size()) * sizeof(e);
 
-	if (pread(pm, &e, sizeof(e), off) != sizeof(e))
-		return -errno ?: -EIO;
+	ssize_t n;
+
+	n = pread(pm, &e, sizeof(e), off);
+	if (n < 0)
+		return -errno;
+	if (n != sizeof(e))
+		return -EIO;
 	*ret = e;
 	return 0;
 }
@@ -948,23 +965,18 @@ static int probe_xsave(struct kerndat *kd, struct kerndat_probe *p)
 
 static int probe_dirty_tracking(struct kerndat *kd, struct kerndat_probe *p)
 {
-	char why[128] = "";
-	int ret;
-
 	kd->dirty = KD_DIRTY_NONE;
 	if (kerndat_has(KD_SOFT_DIRTY)) {
 		kd->dirty = KD_DIRTY_SOFT_DIRTY;
 		return kd_ok(p, "soft-dirty");
 	}
 	if (!kerndat_has(KD_PAGEMAP_SCAN) || !kerndat_has(KD_UFFD_WP_ASYNC))
-		return kd_fail(p, -EOPNOTSUPP, "none: no soft-dirty, no uffd-wp async + pagemap-scan: "
-			       "every round copies all pages");
-	ret = uffd_wp_roundtrip(kd->uffd_features, why, sizeof(why));
-	if (ret)
-		return kd_fail(p, ret, "none: uffd-wp tracking failed (%s): every round copies all pages",
-			       why);
+		return kd_fail(p, -EOPNOTSUPP, "none: no soft-dirty, no %s: every round copies all pages",
+			       !kerndat_has(KD_UFFD_WP_ASYNC) ? "uffd-wp async" : "pagemap-scan");
+	if (uffd_wp_roundtrip(kd->uffd_flags, kd->uffd_features, p))
+		return p->err;
 	kd->dirty = KD_DIRTY_UFFD_WP;
-	return kd_ok(p, "uffd-wp+pagemap-scan: a tracked write was caught exactly");
+	return 0;
 }
 
 static int probe_timens(struct kerndat *kd, struct kerndat_probe *p)

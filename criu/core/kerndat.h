@@ -69,6 +69,9 @@ struct kerndat {
 
 	/* Valid once the probe named in the comment has run. */
 	uint64_t uffd_features;		/* KD_UFFD_WP_ASYNC: UFFDIO_API mask, 0 if unusable */
+	int uffd_flags;			/* KD_UFFD_WP_ASYNC: UFFD_USER_MODE_ONLY when we needed it
+					 * (no CAP_SYS_PTRACE, vm.unprivileged_userfaultfd=0);
+					 * async write-protect works with it */
 	enum kerndat_dirty dirty;	/* KD_DIRTY_TRACKING */
 	struct kerndat_vdso vdso;	/* KD_VDSO */
 	char freezer_v1_path[64];	/* KD_FREEZER_V1: mount point, "" when absent */
