@@ -6,6 +6,11 @@
  * at most once per process and leave nothing behind (children are killed and reaped, cgroups
  * removed, fds closed). Non-logging (debug level only). Not thread-safe: call from the main
  * thread before starting others.
+ *
+ * Some probes fork short-lived children and reap them by pid (ptrace-seize, clone3-set-tid,
+ * timens). Run them (kerndat_get(), or kerndat_probe() of what you need) before installing a
+ * SIGCHLD handler that reaps any child, or that handler will see them die. All probes together
+ * take about 10 ms here.
  */
 #ifndef CRIU_KERNDAT_H
 #define CRIU_KERNDAT_H
