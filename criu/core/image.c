@@ -228,7 +228,7 @@ static int rd_magic(struct cr_img *img)
 			return 0;
 		}
 		if (r == 0)
-			img_err(img, "empty file at offset 0, no magic");
+			img_err(img, "no magic at offset 0 (empty file)");
 		else
 			img_err(img, "truncated magic at offset 0 (%zd of 4 bytes)", r);
 		return -EBADMSG;
