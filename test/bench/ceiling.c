@@ -1,0 +1,83 @@
+/*
+ * The machine's ceilings for dump and restore, printed as seconds:
+ *   ceiling write PATH MIB   write MIB MiB (from a hot 4 MiB buffer) into the new file PATH,
+ *                            fsync'ed, as dump writes its pages (PATH in /dev/shm)
+ *   ceiling fill MIB         map MIB MiB of fresh anonymous memory and write every byte, as
+ *                            restore must fault in and fill every page
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+
+#define CHUNK	(4UL << 20)
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int write_file(const char *path, size_t len)
+{
+	unsigned char *buf = malloc(CHUNK);
+	size_t done = 0;
+	double t0;
+	int fd;
+
+	if (!buf)
+		return 1;
+	memset(buf, 0x5a, CHUNK);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0) {
+		perror(path);
+		return 1;
+	}
+	t0 = now();
+	while (done < len) {
+		ssize_t n = write(fd, buf, len - done < CHUNK ? len - done : CHUNK);
+
+		if (n <= 0) {
+			perror("write");
+			return 1;
+		}
+		done += n;
+	}
+	fsync(fd);
+	close(fd);
+	printf("%.6f\n", now() - t0);
+	unlink(path);
+	return 0;
+}
+
+static int fill(size_t len)
+{
+	unsigned char *p;
+	double t0;
+
+	t0 = now();
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		return 1;
+	}
+	memset(p, 0xa5, len);
+	printf("%.6f\n", now() - t0);
+	munmap(p, len);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && !strcmp(argv[1], "write"))
+		return write_file(argv[2], strtoul(argv[3], NULL, 0) << 20);
+	if (argc == 3 && !strcmp(argv[1], "fill"))
+		return fill(strtoul(argv[2], NULL, 0) << 20);
+	fprintf(stderr, "usage: %s write PATH MIB | fill MIB\n", argv[0]);
+	return 2;
+}
