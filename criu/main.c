@@ -210,7 +210,8 @@ static int parse_config(struct cr_opts *o, const char *path, bool must_exist)
 	int ret = 0;
 
 	if (!f) {
-		if (!must_exist && errno == ENOENT)
+		/* default configs that are missing or unreadable (another user's $HOME) are skipped */
+		if (!must_exist && (errno == ENOENT || errno == EACCES))
 			return 0;
 		fprintf(stderr, "criu: cannot open config file '%s': %m\n", path);
 		return -errno;
