@@ -320,7 +320,11 @@ class Harness:
                              setsigdef=sigs, setsigmask=[])
         self.started.append(pid)
         if pidfile:
-            got = read_pidfile(pidfile, self.remaining(30), pid)
+            try:
+                got = read_pidfile(pidfile, self.remaining(30), pid)
+            except Skip:
+                lines = [l for l in tail(outfile, 50).splitlines() if l.startswith("SKIP")]
+                raise Skip(lines[-1][6:] if lines else "test skipped itself")
             if got is None:
                 raise Fail("test did not become ready")
             if got != pid:

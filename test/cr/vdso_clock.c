@@ -84,11 +84,12 @@ static void check_all(void)
 
 int main(int argc, char **argv)
 {
-	unsigned long vdso, vvar, vdso2, vvar2;
+	unsigned long vdso, vvar, vclock, vdso2, vvar2, vclock2;
 
 	test_init(argc, argv);
 	vdso = find_mapping("[vdso]");
 	vvar = find_mapping("[vvar]");
+	vclock = find_mapping("[vvar_vclock]");
 	if (!vdso)
 		skip("no [vdso] mapping");
 	check_all();
@@ -98,6 +99,9 @@ int main(int argc, char **argv)
 
 	vdso2 = find_mapping("[vdso]");
 	vvar2 = find_mapping("[vvar]");
+	vclock2 = find_mapping("[vvar_vclock]");
+	if (vclock2 != vclock)
+		fail("[vvar_vclock] was at %#lx, is at %#lx", vclock, vclock2);
 	if (vdso2 != vdso)
 		fail("[vdso] was at %#lx, is at %#lx", vdso, vdso2);
 	if (vvar2 != vvar)
