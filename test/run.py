@@ -9,7 +9,7 @@ protocol of test/lib/zdtmtst.h: the runner starts the program with --pidfile/--o
 for the pidfile, dumps it, checks it is gone, restores it, checks the pid, sends SIGTERM and wants
 exit 0 and "PASS" in the outfile. test/cr/<name>.desc (optional, "key: value" lines) sets:
 
-    flavors: plain snapshot     which flavors to run (default: plain)
+    flavors: plain snapshot     which flavors to run (default: plain; also predump)
     iterations: N               dump/restore cycles before SIGTERM (plain flavor)
     dump_opts: ...              extra options for criu dump
     restore_opts: ...           extra options for criu restore
@@ -431,7 +431,29 @@ def cr_snapshot(h, prog, desc, iters):
     h.finish_test(pid, outfile)
 
 
-FLAVORS = {"plain": cr_plain, "snapshot": cr_snapshot}
+def cr_predump(h, prog, desc, iters):
+    """pre-dump while it runs, then a dump on top of it (--prev-images-dir), then restore."""
+    pidfile, outfile = h.path("test.pid"), h.path("test.out")
+    pid = h.spawn(prog, outfile=outfile, pidfile=pidfile)
+    dump_opts = shlex.split(desc.get("dump_opts", ""))
+    rst_opts = shlex.split(desc.get("restore_opts", ""))
+    pre = h.path("img-pre")
+    os.makedirs(pre)
+    rc, out = h.run_criu(["pre-dump", "-t", str(pid), "-D", pre, "-v4", "-o", "pre-dump.log",
+                          "--track-mem"] + dump_opts, "pre-dump.log", pre)
+    if rc != 0:
+        raise Fail("criu pre-dump exited %d: %s" % (rc, last_line(out)))
+    h.expect_running(pid, "pre-dump")
+    h.dump(pid, h.path("img"), ["--track-mem", "--prev-images-dir", "../img-pre"] + dump_opts)
+    h.expect_gone(pid, "dump")
+    rpidfile = h.path("restore.pid")
+    h.restore(h.path("img"), rpidfile, rst_opts)
+    h.restored_pid(rpidfile, pid)
+    h.expect_running(pid, "restore")
+    h.finish_test(pid, outfile)
+
+
+FLAVORS = {"plain": cr_plain, "snapshot": cr_snapshot, "predump": cr_predump}
 
 
 def cr_tests(h, names, args):

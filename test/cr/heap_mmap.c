@@ -110,7 +110,7 @@ int main(int argc, char **argv)
 {
 	struct area areas[8 + NR_SMALL];
 	unsigned char *hole, *ro, *rw, *big;
-	unsigned char vec;
+	unsigned char vec, *brk0, *brk1;
 	int nr = 0, nr_before, nr_after, i;
 
 	test_init(argc, argv);
@@ -147,6 +147,7 @@ int main(int argc, char **argv)
 	if (munmap(hole + 6 * PAGE, 4 * PAGE))
 		fail("munmap: %m");
 
+	brk0 = sbrk(0);
 	nr_before = read_anon_vmas(before, MAX_VMAS);
 	check_vma(before, nr_before, &areas[nr - 3], "r--p");
 
@@ -177,6 +178,14 @@ int main(int argc, char **argv)
 		fail("%d anonymous vmas before, %d after (first extra: %lx-%lx)", nr_before,
 		     nr_after, nr_before < nr_after ? after[nr_before].start : before[nr_after].start,
 		     nr_before < nr_after ? after[nr_before].end : before[nr_after].end);
+
+	/* The program break is where it was, and the heap still grows. */
+	brk1 = sbrk(0);
+	if (brk1 != brk0)
+		fail("the program break was %p, is %p", brk0, brk1);
+	if (sbrk(PAGE) == (void *)-1)
+		fail("sbrk cannot grow the heap after restore: %m");
+	memset(brk1, 0x77, PAGE);
 
 	/* The memory is still ours to write, and writes stick. */
 	memset(big, 0x5a, PAGE);
