@@ -220,6 +220,52 @@ def refused_target(h, args, mentions, tasks=None):
     h.finish_test(pid, h.path("test.out"))
 
 
+def tracer_of(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("TracerPid:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def criu_killed_mid_dump(h):
+    """criu gets SIGKILL while it holds the target (seized, maybe infected): the target must
+    go on unharmed (counting, its 512 MiB intact)."""
+    pid = start_target(h, "mem", 512)
+    images = h.path("img")
+    os.makedirs(images)
+    before = runner.my_children()
+    criu = subprocess.Popen([h.criu, "dump", "-t", str(pid), "-D", images, "-v4", "-o",
+                             "dump.log"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    seized = False
+    deadline = time.monotonic() + h.remaining(20)
+    while criu.poll() is None and time.monotonic() < deadline:
+        if tracer_of(pid) == criu.pid:
+            seized = True
+            break
+        time.sleep(0.001)
+    if seized:
+        time.sleep(0.05)
+    finished = criu.poll() is not None
+    criu.kill()
+    criu.wait()
+    before.add(criu.pid)
+    log = runner.tail(os.path.join(images, "dump.log"), 1000)
+    if runner.NOT_AVAILABLE in log:
+        raise Skip("criu dump: " + runner.NOT_AVAILABLE)
+    if not seized or finished:
+        raise Skip("the dump ended (exit %s) before criu could be killed" % criu.returncode)
+    expect_nothing_left(h, before)
+    expect_counting(h, pid, "criu was killed mid-dump")
+    if tracer_of(pid):
+        raise Fail("pid %d is still traced after criu died" % pid)
+    h.finish_test(pid, h.path("test.out"))
+
+
 def nonexistent_pid(h):
     p = subprocess.Popen(["/bin/true"])
     p.wait()
@@ -248,4 +294,5 @@ CASES = [
     ("dump_multithreaded_refused", lambda h: refused_target(h, ["threads", 2], ["thread"], 3)),
     ("dump_pipe_refused", lambda h: refused_target(h, ["pipe"], ["pipe"])),
     ("dump_nonexistent_pid", nonexistent_pid),
+    ("dump_criu_killed_midway", criu_killed_mid_dump),
 ]

@@ -8,6 +8,7 @@
  *   map PATH        PATH mapped MAP_PRIVATE (the fd closed)
  *   threads N       N more threads, each counting on its own
  *   pipe            a pipe with data queued in it
+ *   mem MIB         MIB MiB of anonymous memory filled with pseudo-random data
  *
  * After SIGTERM it checks that all of it still works (threads still counting, pipe data intact)
  * and reports PASS.
@@ -62,7 +63,9 @@ int main(int argc, char **argv)
 	unsigned long count = 0, snap[MAX_THREADS];
 	int nr_threads = 0, pfd[2] = { -1, -1 }, fd = -1, nargs, i;
 	char counter_path[PATH_MAX], buf[64], **args;
-	void *map = MAP_FAILED;
+	void *map = MAP_FAILED, *mem = MAP_FAILED;
+	size_t mem_len = 0;
+	uint64_t mem_sum = 0;
 
 	nargs = test_init_args(argc, argv, &args);
 	if (nargs < 1)
@@ -93,6 +96,13 @@ int main(int argc, char **argv)
 	} else if (!strcmp(args[0], "pipe") && nargs == 1) {
 		if (pipe(pfd) || write(pfd[1], PIPE_MSG, sizeof(PIPE_MSG)) != sizeof(PIPE_MSG))
 			fail("pipe: %m");
+	} else if (!strcmp(args[0], "mem") && nargs == 2) {
+		mem_len = strtoul(args[1], NULL, 0) << 20;
+		mem = mmap(NULL, mem_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (mem == MAP_FAILED)
+			fail("mmap %zu: %m", mem_len);
+		test_fill(mem, mem_len, 99);
+		mem_sum = test_csum(mem, mem_len);
 	} else if (strcmp(args[0], "plain") || nargs != 1) {
 		fail("unknown mode '%s'", args[0]);
 	}
@@ -122,6 +132,8 @@ int main(int argc, char **argv)
 		fail("the file fd is gone");
 	if (map != MAP_FAILED)
 		munmap(map, 4096);
+	if (mem != MAP_FAILED && test_csum(mem, mem_len) != mem_sum)
+		fail("the memory changed");
 	unlink(counter_path);
 	pass();
 }
