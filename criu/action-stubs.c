@@ -12,5 +12,4 @@ static int not_yet(const char *what)
 
 int action_dump(const struct cr_opts *opts) { (void)opts; return not_yet("dump"); }
 int action_pre_dump(const struct cr_opts *opts) { (void)opts; return not_yet("pre-dump"); }
-int action_restore(const struct cr_opts *opts) { (void)opts; return not_yet("restore"); }
 int action_page_server(const struct cr_opts *opts) { (void)opts; return not_yet("page-server"); }

@@ -24,3 +24,6 @@ $(CRIU_BIN): $(BUILD)/criu/main.o $(CRIU_CORE) $(COMPEL_LIB)
 
 ALL_TARGETS	+= $(CRIU_BIN)
 INSTALL_BINS	+= $(CRIU_BIN)
+
+# The restorer blob (criu/pie/restorer.mk: its own rules until compel's blob template is used).
+include criu/pie/restorer.mk

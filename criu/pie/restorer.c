@@ -1,0 +1,367 @@
+/*
+ * The restorer: runs in the restored task after criu's child side has premapped its memory, with
+ * no libc and nothing of criu it can rely on but this blob, its args and its stack.
+ *
+ * It unmaps criu, moves the premapped VMAs and the vDSO unit to their recorded addresses, maps the
+ * VMAs that come straight from files, sets the mm fields, copies the prepared rt_sigframe onto the
+ * task's stack, tells criu it is ready, and does rt_sigreturn. criu traces that last step and
+ * unmaps this blob afterwards (see struct restorer_ready).
+ *
+ * Freestanding: raw syscalls only, position independent, no absolute relocations, no globals.
+ */
+#include <stdint.h>
+#include <stddef.h>
+
+#include "proto/restorer.h"
+
+#define __NR_read		0
+#define __NR_write		1
+#define __NR_close		3
+#define __NR_mmap		9
+#define __NR_mprotect		10
+#define __NR_munmap		11
+#define __NR_mremap		25
+#define __NR_prctl		157
+#define __NR_arch_prctl		158
+#define __NR_exit_group		231
+#define __NR_rseq		334
+
+#define PROT_READ		0x1
+#define PROT_WRITE		0x2
+#define MAP_FIXED		0x10
+#define MREMAP_MAYMOVE		1
+#define MREMAP_FIXED		2
+#define PR_SET_PDEATHSIG	1
+#define PR_SET_DUMPABLE		4
+#define PR_SET_MM		35
+#define PR_SET_MM_MAP		14
+#define ARCH_SET_GS		0x1001
+#define ARCH_SET_FS		0x1002
+#define EINTR			4
+
+#define hidden			__attribute__((visibility("hidden")))
+
+struct rst_prctl_mm_map {
+	uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack;
+	uint64_t arg_start, arg_end, env_start, env_end;
+	uint64_t auxv;
+	uint32_t auxv_size;
+	uint32_t exe_fd;
+};
+
+static inline long sys6(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
+{
+	register long r10 __asm__("r10") = a4;
+	register long r8 __asm__("r8") = a5;
+	register long r9 __asm__("r9") = a6;
+	long ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "0"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+#define sys1(nr, a)		sys6(nr, (long)(a), 0, 0, 0, 0, 0)
+#define sys2(nr, a, b)		sys6(nr, (long)(a), (long)(b), 0, 0, 0, 0)
+#define sys3(nr, a, b, c)	sys6(nr, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define sys4(nr, a, b, c, d)	sys6(nr, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define sys5(nr, a, b, c, d, e)	sys6(nr, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
+
+/*
+ * restorer_entry is the first byte of the blob: criu jumps here with %rdi = args and %rsp = the
+ * top of the restorer's stack (16-byte aligned).
+ * rst_syscall_ip: a bare "syscall" criu points the traced task at to unmap the blob.
+ * rst_sigreturn(sp): switch to the task's stack and rt_sigreturn.
+ */
+__asm__(".pushsection .text.entry, \"ax\"\n"
+	".globl restorer_entry\n"
+	"restorer_entry:\n"
+	"	call restorer_main\n"
+	"	ud2\n"
+	".popsection\n"
+	".pushsection .text, \"ax\"\n"
+	".globl rst_syscall_ip\n"
+	".hidden rst_syscall_ip\n"
+	"rst_syscall_ip:\n"
+	"	syscall\n"
+	"	ud2\n"
+	".globl rst_sigreturn\n"
+	".hidden rst_sigreturn\n"
+	"rst_sigreturn:\n"
+	"	movq %rdi, %rsp\n"
+	"	movl $15, %eax\n"
+	"	syscall\n"
+	"	ud2\n"
+	".popsection\n");
+
+extern char rst_syscall_ip[] hidden;
+extern void rst_sigreturn(uint64_t sp) hidden __attribute__((noreturn));
+void restorer_main(struct restorer_args *a) hidden __attribute__((used, noreturn));
+
+/* The compiler may emit calls to these for struct copies. */
+void *memcpy(void *dst, const void *src, size_t n) hidden __attribute__((used));
+void *memset(void *dst, int c, size_t n) hidden __attribute__((used));
+
+void *memcpy(void *dst, const void *src, size_t n)
+{
+	unsigned char *d = dst;
+	const unsigned char *s = src;
+
+	while (n--)
+		*d++ = *s++;
+	return dst;
+}
+
+void *memset(void *dst, int c, size_t n)
+{
+	unsigned char *d = dst;
+
+	while (n--)
+		*d++ = c;
+	return dst;
+}
+
+/* ---- failure reports: "what failed: errno N" on the status pipe, then exit ---- */
+
+struct msg {
+	char buf[RESTORER_ERR_MAX + 1];
+	unsigned int len;
+};
+
+static void msg_str(struct msg *m, const char *s)
+{
+	while (*s && m->len < RESTORER_ERR_MAX)
+		m->buf[m->len++] = *s++;
+}
+
+static void msg_num(struct msg *m, unsigned long v, unsigned int base)
+{
+	char tmp[24];
+	int i = 0;
+
+	if (base == 16)
+		msg_str(m, "0x");
+	do {
+		tmp[i++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	while (i && m->len < RESTORER_ERR_MAX)
+		m->buf[m->len++] = tmp[--i];
+}
+
+static __attribute__((noreturn)) void fail(struct restorer_args *a, const char *what,
+					   uint64_t addr, long err)
+{
+	struct msg m = { .len = 0 };
+
+	m.buf[m.len++] = RESTORER_MSG_FAIL;
+	msg_str(&m, "restorer: ");
+	msg_str(&m, what);
+	if (addr) {
+		msg_str(&m, " at ");
+		msg_num(&m, addr, 16);
+	}
+	if (err < 0) {
+		msg_str(&m, ": errno ");
+		msg_num(&m, -err, 10);
+	}
+	sys3(__NR_write, a->status_fd, m.buf, m.len);
+	for (;;)
+		sys1(__NR_exit_group, 1);
+}
+
+static struct rst_vma *args_vmas(struct restorer_args *a, uint64_t off)
+{
+	return (struct rst_vma *)((char *)a + off);
+}
+
+static void unmap_criu(struct restorer_args *a)
+{
+	struct rst_range *r = (struct rst_range *)((char *)a + a->unmap_off);
+	uint32_t i;
+	long ret;
+
+	for (i = 0; i < a->nr_unmap; i++) {
+		ret = sys2(__NR_munmap, r[i].start, r[i].end - r[i].start);
+		if (ret < 0)
+			fail(a, "cannot unmap criu's area", r[i].start, ret);
+	}
+}
+
+static long move(uint64_t from, uint64_t len, uint64_t to)
+{
+	long ret;
+
+	if (from == to)
+		return 0;
+	ret = sys5(__NR_mremap, from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+	if (ret < 0)
+		return ret;
+	return (uint64_t)ret == to ? 0 : -14;
+}
+
+/* The vDSO unit moves as one block: first into a hole of ours, then to its recorded place. */
+static void move_vdso(struct restorer_args *a)
+{
+	struct rst_vma *v = args_vmas(a, a->vdso_off);
+	uint64_t cur, rec;
+	uint32_t i;
+	long ret;
+
+	if (!a->nr_vdso || v[0].tmp == v[0].start)
+		return;
+	cur = v[0].tmp;
+	rec = v[0].start;
+	for (i = 0; i < a->nr_vdso; i++) {
+		ret = move(v[i].tmp, v[i].end - v[i].start, a->vdso_tmp + (v[i].tmp - cur));
+		if (ret < 0)
+			fail(a, "cannot move the vdso unit", v[i].tmp, ret);
+	}
+	for (i = 0; i < a->nr_vdso; i++) {
+		ret = move(a->vdso_tmp + (v[i].tmp - cur), v[i].end - v[i].start,
+			   rec + (v[i].tmp - cur));
+		if (ret < 0)
+			fail(a, "cannot move the vdso unit to its recorded address", v[i].start, ret);
+	}
+}
+
+static void place_vmas(struct restorer_args *a)
+{
+	struct rst_vma *v = args_vmas(a, a->vmas_off);
+	uint32_t i, j;
+	long ret;
+
+	for (i = 0; i < a->nr_vmas; i++) {
+		uint64_t len = v[i].end - v[i].start;
+
+		if (v[i].tmp)
+			ret = move(v[i].tmp, len, v[i].start);
+		else
+			ret = sys6(__NR_mmap, v[i].start, len, v[i].prot, v[i].flags | MAP_FIXED,
+				   v[i].fd, v[i].pgoff);
+		if (ret < 0)
+			fail(a, v[i].tmp ? "cannot move a premapped vma" : "cannot map a vma",
+			     v[i].start, ret);
+	}
+	/* Close the fds of the mapped files, each once. */
+	for (i = 0; i < a->nr_vmas; i++) {
+		if (v[i].tmp || v[i].fd < 0)
+			continue;
+		for (j = 0; j < i; j++)
+			if (!v[j].tmp && v[j].fd == v[i].fd)
+				break;
+		if (j == i)
+			sys1(__NR_close, v[i].fd);
+	}
+	if (a->premap_end > a->premap_start) {
+		ret = sys2(__NR_munmap, a->premap_start, a->premap_end - a->premap_start);
+		if (ret < 0)
+			fail(a, "cannot unmap the premap area", a->premap_start, ret);
+	}
+}
+
+static void protect_vmas(struct restorer_args *a)
+{
+	struct rst_vma *v = args_vmas(a, a->vmas_off);
+	uint32_t i;
+	long ret;
+
+	for (i = 0; i < a->nr_vmas; i++) {
+		if (!v[i].tmp || (v[i].prot | PROT_READ | PROT_WRITE) == v[i].prot)
+			continue;
+		ret = sys3(__NR_mprotect, v[i].start, v[i].end - v[i].start, v[i].prot);
+		if (ret < 0)
+			fail(a, "cannot set the protection of a vma", v[i].start, ret);
+	}
+}
+
+static void set_mm(struct restorer_args *a)
+{
+	struct rst_prctl_mm_map map = {
+		.start_code	= a->mm_start_code,
+		.end_code	= a->mm_end_code,
+		.start_data	= a->mm_start_data,
+		.end_data	= a->mm_end_data,
+		.start_brk	= a->mm_start_brk,
+		.brk		= a->mm_brk,
+		.start_stack	= a->mm_start_stack,
+		.arg_start	= a->mm_arg_start,
+		.arg_end	= a->mm_arg_end,
+		.env_start	= a->mm_env_start,
+		.env_end	= a->mm_env_end,
+		.auxv		= (uint64_t)((char *)a + a->auxv_off),
+		.auxv_size	= a->nr_auxv * sizeof(uint64_t),
+		.exe_fd		= (uint32_t)a->exe_fd,
+	};
+	long ret;
+
+	if (!a->nr_auxv)
+		map.auxv = 0;
+	ret = sys5(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, &map, sizeof(map), 0);
+	if (ret < 0)
+		fail(a, "prctl(PR_SET_MM_MAP) failed", 0, ret);
+	if (a->exe_fd >= 0)
+		sys1(__NR_close, a->exe_fd);
+}
+
+static void set_thread(struct restorer_args *a)
+{
+	long ret;
+
+	if (a->rseq_abi) {
+		ret = sys4(__NR_rseq, a->rseq_abi, a->rseq_len, 0, a->rseq_sig);
+		if (ret < 0)
+			fail(a, "cannot register rseq", a->rseq_abi, ret);
+	}
+	ret = sys2(__NR_arch_prctl, ARCH_SET_FS, a->fs_base);
+	if (ret < 0)
+		fail(a, "cannot set fs_base", a->fs_base, ret);
+	if (a->gs_base) {
+		ret = sys2(__NR_arch_prctl, ARCH_SET_GS, a->gs_base);
+		if (ret < 0)
+			fail(a, "cannot set gs_base", a->gs_base, ret);
+	}
+	if (a->dumpable >= 0)
+		sys2(__NR_prctl, PR_SET_DUMPABLE, a->dumpable);
+	sys2(__NR_prctl, PR_SET_PDEATHSIG, a->pdeath_sig);
+}
+
+void restorer_main(struct restorer_args *a)
+{
+	struct {
+		char c;
+		struct restorer_ready r;
+	} __attribute__((packed)) ready = {
+		.c = RESTORER_MSG_READY,
+		.r = { a->self_start, a->self_len, (uint64_t)rst_syscall_ip },
+	};
+	char c;
+	long ret;
+
+	if (a->version != RESTORER_PROTO_VERSION)
+		fail(a, "args version mismatch", 0, 0);
+
+	unmap_criu(a);
+	move_vdso(a);
+	place_vmas(a);
+	memcpy((void *)a->frame_dst, (char *)a + a->frame_off, a->frame_size);
+	protect_vmas(a);
+	set_mm(a);
+	set_thread(a);
+
+	/* criu seizes us while we wait for its byte, then follows us to rt_sigreturn. */
+	ret = sys3(__NR_write, a->status_fd, &ready, sizeof(ready));
+	if (ret != sizeof(ready))
+		fail(a, "cannot tell criu we are ready", 0, ret);
+	do
+		ret = sys3(__NR_read, a->go_fd, &c, 1);
+	while (ret == -EINTR);
+	if (ret != 1)
+		fail(a, "criu went away", 0, ret);
+	sys1(__NR_close, a->status_fd);
+	sys1(__NR_close, a->go_fd);
+
+	rst_sigreturn(a->frame_dst + 8);
+}

@@ -1,0 +1,116 @@
+/*
+ * The restorer's arguments: written by criu (the restored task's child side, before it jumps into
+ * the restorer blob) and read by criu/pie/restorer.c, which runs with no libc.
+ *
+ * Freestanding: <stdint.h> only, fixed-width fields, no pointers. Arrays follow the header in the
+ * same mapping; their positions are byte offsets from the start of struct restorer_args.
+ * All addresses are addresses in the restored task.
+ */
+#ifndef PROTO_RESTORER_H
+#define PROTO_RESTORER_H
+
+#include <stdint.h>
+
+#define RESTORER_PROTO_VERSION	1
+
+/* Bytes of the restorer's own stack, placed right after the args area. */
+#define RESTORER_STACK_SIZE	(64 * 1024)
+
+/* The longest message the restorer sends back on a failure. */
+#define RESTORER_ERR_MAX	200
+
+/* Bytes the restorer writes to status_fd: one of these, then (for FAIL) a message. */
+#define RESTORER_MSG_READY	'R'	/* followed by struct restorer_ready */
+#define RESTORER_MSG_FAIL	'F'	/* followed by up to RESTORER_ERR_MAX bytes of text */
+
+/*
+ * One VMA of the task.
+ * - Premapped (tmp != 0): it lives at tmp now and is moved to start with mremap, then gets prot.
+ * - Mapped by the restorer (tmp == 0): mmap(start, end - start, prot, flags | MAP_FIXED, fd,
+ *   pgoff); fd is then closed (several VMAs may share one fd; it is closed once).
+ * - A part of the vDSO unit (in restorer_args.vdso): tmp is its current address.
+ */
+struct rst_vma {
+	uint64_t start;		/* final address */
+	uint64_t end;
+	uint64_t tmp;		/* premapped address, or 0 */
+	uint64_t pgoff;		/* bytes */
+	uint32_t prot;		/* final PROT_* */
+	uint32_t flags;		/* MAP_* for the restorer's mmap */
+	int32_t fd;		/* for mmap, or -1 */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct rst_vma) == 48, "restorer ABI changed");
+
+/* A range of criu's own address space, unmapped by the restorer. */
+struct rst_range {
+	uint64_t start;
+	uint64_t end;
+};
+_Static_assert(sizeof(struct rst_range) == 16, "restorer ABI changed");
+
+struct restorer_args {
+	uint32_t version;		/* RESTORER_PROTO_VERSION */
+	uint32_t nr_vmas;		/* struct rst_vma at vmas_off */
+	uint32_t nr_unmap;		/* struct rst_range at unmap_off */
+	uint32_t nr_vdso;		/* struct rst_vma at vdso_off: [vvar], [vvar_vclock], [vdso] */
+	uint64_t vmas_off;
+	uint64_t unmap_off;
+	uint64_t vdso_off;
+	uint64_t vdso_tmp;		/* a reserved hole as large as the vDSO unit, or 0 */
+
+	uint64_t premap_start;		/* the premap area, unmapped once its VMAs are moved out */
+	uint64_t premap_end;
+
+	/* struct prctl_mm_map, field by field */
+	uint64_t mm_start_code;
+	uint64_t mm_end_code;
+	uint64_t mm_start_data;
+	uint64_t mm_end_data;
+	uint64_t mm_start_brk;
+	uint64_t mm_brk;
+	uint64_t mm_start_stack;
+	uint64_t mm_arg_start;
+	uint64_t mm_arg_end;
+	uint64_t mm_env_start;
+	uint64_t mm_env_end;
+	uint64_t auxv_off;		/* uint64_t auxv[nr_auxv] */
+	uint32_t nr_auxv;
+	int32_t exe_fd;			/* -1: keep */
+
+	int32_t status_fd;		/* write end of the status pipe to criu */
+	int32_t go_fd;			/* read end: criu writes one byte when it traces us */
+
+	uint64_t fs_base;
+	uint64_t gs_base;
+
+	/* The rt_sigframe, built by criu at frame_off, copied to frame_dst on the task's stack. */
+	uint64_t frame_off;
+	uint64_t frame_size;
+	uint64_t frame_dst;		/* rsp for rt_sigreturn is frame_dst + 8 (pretcode popped) */
+
+	uint64_t rseq_abi;		/* 0: no rseq */
+	uint32_t rseq_len;
+	uint32_t rseq_sig;
+
+	uint32_t pdeath_sig;
+	int32_t dumpable;		/* -1: leave */
+
+	/* The restorer's whole area (blob, args, stack), which criu unmaps after rt_sigreturn. */
+	uint64_t self_start;
+	uint64_t self_len;
+};
+_Static_assert(sizeof(struct restorer_args) == 256, "restorer ABI changed");
+
+/*
+ * Sent after RESTORER_MSG_READY: where the restorer lives and the address of a "syscall"
+ * instruction in it, so criu (tracing the task) makes it unmap the area after rt_sigreturn.
+ */
+struct restorer_ready {
+	uint64_t self_start;
+	uint64_t self_len;
+	uint64_t syscall_ip;
+};
+_Static_assert(sizeof(struct restorer_ready) == 24, "restorer ABI changed");
+
+#endif
