@@ -65,7 +65,7 @@ endef
 # ---- tests --------------------------------------------------------------------------------------
 $(eval $(call PIE_BLOB,compel_test,compel/test/parasite-test.c,))
 
-COMPEL_TESTS	:= $(BUILD)/compel/test/test-compel
+COMPEL_TESTS	:= $(BUILD)/compel/test/test-compel $(BUILD)/compel/test/test-parasite
 COMPEL_TEST_HELPERS := $(BUILD)/compel/test/victim
 
 $(BUILD)/compel/test/test-compel.o: | $(compel_test_BLOB_HDR)
@@ -74,6 +74,17 @@ $(BUILD)/compel/test/test-compel: $(BUILD)/compel/test/test-compel.o $(COMPEL_LI
 				  | $(COMPEL_TEST_HELPERS)
 	@echo "  LINK    $@"
 	$(Q)$(CC) -o $@ $< $(COMPEL_LIB)
+
+# criu's parasite through its criu-side wrappers: only parasite.o and the log of libcriu-core.
+COMPEL_PARASITE_TEST_OBJS := $(BUILD)/compel/test/test-parasite.o $(BUILD)/criu/core/parasite.o \
+			     $(BUILD)/criu/core/log.o
+$(BUILD)/compel/test/test-parasite.o: CFLAGS_compel += -Icriu
+$(BUILD)/compel/test/test-parasite.o: | $(CRIU_BLOB_HDRS)
+
+$(BUILD)/compel/test/test-parasite: $(COMPEL_PARASITE_TEST_OBJS) $(COMPEL_LIB) \
+				    | $(COMPEL_TEST_HELPERS)
+	@echo "  LINK    $@"
+	$(Q)$(CC) -o $@ $(COMPEL_PARASITE_TEST_OBJS) $(COMPEL_LIB)
 
 $(BUILD)/compel/test/victim: $(BUILD)/compel/test/victim.o
 	@echo "  LINK    $@"

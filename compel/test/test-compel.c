@@ -313,6 +313,9 @@ static int check_daemon(struct compel_ctl *ctl, struct victim *v)
 	if (err || fstat(fd, &st1) || fstat(v->out, &st2) || st1.st_ino != st2.st_ino)
 		return FAIL("fd passing: %d", err);
 	close(fd);
+	err = compel_rpc_call_sync(ctl, TEST_CMD_CLOBBER_FPU);
+	if (err)
+		return FAIL("clobber fpu: %d", err);
 	return check_vmsplice(ctl, v);
 }
 

@@ -9,6 +9,7 @@ enum {
 	TEST_CMD_SET_PIPE,	/* one fd follows */
 	TEST_CMD_VMSPLICE,	/* vmsplice [addr, addr + len) into it, args.done = bytes */
 	TEST_CMD_SEND_FD,	/* send the task's fd args.addr back */
+	TEST_CMD_CLOBBER_FPU,	/* trash xmm0-15, MXCSR and the x87 stack */
 	TEST_CMD_FAULT,		/* write to args.addr (crash with SIGSEGV) */
 };
 
