@@ -72,12 +72,12 @@ COMPEL_API int compel_prepare(pid_t pid, struct compel_ctl **ret_ctl)
 	ctl->remote_sock = -1;
 	ctl->timeout_ms = DEFAULT_TIMEOUT_MS;
 
-	ret = arch_get_regs(pid, &ctl->regs);
+	ret = compel_arch_get_regs(pid, &ctl->regs);
 	if (ret) {
 		cl_err("task %d: cannot read registers: %s", pid, strerror(-ret));
 		goto out_free;
 	}
-	ret = arch_get_fpu(pid, &ctl->xsave, &ctl->xsave_size, &ctl->xsave_note);
+	ret = compel_arch_get_fpu(pid, &ctl->xsave, &ctl->xsave_size, &ctl->xsave_note);
 	if (ret) {
 		cl_err("task %d: cannot read FPU state: %s", pid, strerror(-ret));
 		goto out_free;
@@ -158,7 +158,7 @@ static int run_syscall(struct compel_ctl *ctl, long nr, const unsigned long a[6]
 	if (err)
 		return err;
 	memcpy(args, a, sizeof(args));
-	err = poke(ctl->pid, ip, arch_syscall_code());
+	err = poke(ctl->pid, ip, compel_arch_syscall_code());
 	if (!err && name) {
 		memcpy(&w, name, sizeof(w));
 		err = poke(ctl->pid, ip + 8, w);
@@ -168,8 +168,8 @@ static int run_syscall(struct compel_ctl *ctl, long nr, const unsigned long a[6]
 		goto out_restore;
 
 	regs = ctl->regs;
-	arch_syscall_regs(&regs, ip, nr, args);
-	err = arch_set_regs(ctl->pid, &regs);
+	compel_arch_syscall_regs(&regs, ip, nr, args);
+	err = compel_arch_set_regs(ctl->pid, &regs);
 	if (err)
 		goto out_restore;
 	ctl->regs_dirty = true;
@@ -179,9 +179,9 @@ static int run_syscall(struct compel_ctl *ctl, long nr, const unsigned long a[6]
 	}
 	err = compel_wait_trap(ctl->pid, false);
 	if (!err)
-		err = arch_get_regs(ctl->pid, &regs);
+		err = compel_arch_get_regs(ctl->pid, &regs);
 	if (!err)
-		*ret = arch_syscall_ret(&regs);
+		*ret = compel_arch_syscall_ret(&regs);
 
 out_restore:
 	err2 = poke(ctl->pid, ip, orig[0]);
@@ -375,8 +375,8 @@ static int start_daemon(struct compel_ctl *ctl, const struct compel_blob_desc *b
 	struct compel_rpc_msg msg;
 	int err;
 
-	arch_entry_regs(&regs, ctl->remote_map + blob->entry_off, rhdr, rhdr);
-	err = arch_set_regs(ctl->pid, &regs);
+	compel_arch_entry_regs(&regs, ctl->remote_map + blob->entry_off, rhdr, rhdr);
+	err = compel_arch_set_regs(ctl->pid, &regs);
 	if (err)
 		return err;
 	ctl->regs_dirty = true;
@@ -631,11 +631,11 @@ static int restore_task(struct compel_ctl *ctl)
 	int err = 0, e;
 
 	if (ctl->regs_dirty) {
-		e = arch_set_fpu(ctl->pid, ctl->xsave, ctl->xsave_size, ctl->xsave_note);
+		e = compel_arch_set_fpu(ctl->pid, ctl->xsave, ctl->xsave_size, ctl->xsave_note);
 		if (e)
 			cl_err("task %d: cannot restore its FPU state: %s", ctl->pid, strerror(-e));
 		err = e;
-		e = arch_set_regs(ctl->pid, &ctl->regs);
+		e = compel_arch_set_regs(ctl->pid, &ctl->regs);
 		if (e)
 			cl_err("task %d: cannot restore its registers: %s", ctl->pid, strerror(-e));
 		err = err ? err : e;

@@ -48,16 +48,16 @@ void compel_log(unsigned int level, const char *fmt, ...) __printf(2, 3);
 int compel_wait_trap(pid_t pid, bool nohang);
 
 /* arch/x86/cpu.c */
-int arch_get_regs(pid_t pid, struct user_regs_struct *regs);
-int arch_set_regs(pid_t pid, const struct user_regs_struct *regs);
-int arch_get_fpu(pid_t pid, void **ret_buf, size_t *ret_size, unsigned int *ret_note);
-int arch_set_fpu(pid_t pid, void *buf, size_t size, unsigned int note);
-void arch_syscall_regs(struct user_regs_struct *regs, unsigned long ip, long nr,
+int compel_arch_get_regs(pid_t pid, struct user_regs_struct *regs);
+int compel_arch_set_regs(pid_t pid, const struct user_regs_struct *regs);
+int compel_arch_get_fpu(pid_t pid, void **ret_buf, size_t *ret_size, unsigned int *ret_note);
+int compel_arch_set_fpu(pid_t pid, void *buf, size_t size, unsigned int note);
+void compel_arch_syscall_regs(struct user_regs_struct *regs, unsigned long ip, long nr,
 		       const unsigned long args[6]);
-long arch_syscall_ret(const struct user_regs_struct *regs);
-void arch_entry_regs(struct user_regs_struct *regs, unsigned long ip, unsigned long sp,
+long compel_arch_syscall_ret(const struct user_regs_struct *regs);
+void compel_arch_entry_regs(struct user_regs_struct *regs, unsigned long ip, unsigned long sp,
 		     unsigned long arg);
 /* The injected code: a syscall instruction followed by traps, one word. */
-unsigned long arch_syscall_code(void);
+unsigned long compel_arch_syscall_code(void);
 
 #endif

@@ -14,7 +14,7 @@
 
 #define XSAVE_MAX	(64 * 1024)
 
-int arch_get_regs(pid_t pid, struct user_regs_struct *regs)
+int compel_arch_get_regs(pid_t pid, struct user_regs_struct *regs)
 {
 	struct iovec iov = { .iov_base = regs, .iov_len = sizeof(*regs) };
 
@@ -23,7 +23,7 @@ int arch_get_regs(pid_t pid, struct user_regs_struct *regs)
 	return iov.iov_len == sizeof(*regs) ? 0 : -EOPNOTSUPP;	/* a 32-bit task */
 }
 
-int arch_set_regs(pid_t pid, const struct user_regs_struct *regs)
+int compel_arch_set_regs(pid_t pid, const struct user_regs_struct *regs)
 {
 	struct iovec iov = { .iov_base = (void *)regs, .iov_len = sizeof(*regs) };
 
@@ -33,7 +33,7 @@ int arch_set_regs(pid_t pid, const struct user_regs_struct *regs)
 }
 
 /* The whole xsave area when the CPU has one, the legacy FXSAVE image otherwise. */
-int arch_get_fpu(pid_t pid, void **ret_buf, size_t *ret_size, unsigned int *ret_note)
+int compel_arch_get_fpu(pid_t pid, void **ret_buf, size_t *ret_size, unsigned int *ret_note)
 {
 	unsigned int note = NT_X86_XSTATE;
 	struct iovec iov;
@@ -63,7 +63,7 @@ out_err:
 	return -errno;
 }
 
-int arch_set_fpu(pid_t pid, void *buf, size_t size, unsigned int note)
+int compel_arch_set_fpu(pid_t pid, void *buf, size_t size, unsigned int note)
 {
 	struct iovec iov = { .iov_base = buf, .iov_len = size };
 
@@ -76,7 +76,7 @@ int arch_set_fpu(pid_t pid, void *buf, size_t size, unsigned int note)
  * orig_rax = -1: the kernel must not treat these registers as an interrupted syscall to
  * restart when the task leaves its current stop (it would move rip back by 2).
  */
-void arch_syscall_regs(struct user_regs_struct *regs, unsigned long ip, long nr,
+void compel_arch_syscall_regs(struct user_regs_struct *regs, unsigned long ip, long nr,
 		       const unsigned long args[6])
 {
 	regs->rip = ip;
@@ -91,12 +91,12 @@ void arch_syscall_regs(struct user_regs_struct *regs, unsigned long ip, long nr,
 	regs->eflags &= ~(1UL << 8 | 1UL << 10);	/* no TF, DF clear */
 }
 
-long arch_syscall_ret(const struct user_regs_struct *regs)
+long compel_arch_syscall_ret(const struct user_regs_struct *regs)
 {
 	return (long)regs->rax;
 }
 
-void arch_entry_regs(struct user_regs_struct *regs, unsigned long ip, unsigned long sp,
+void compel_arch_entry_regs(struct user_regs_struct *regs, unsigned long ip, unsigned long sp,
 		     unsigned long arg)
 {
 	regs->rip = ip;
@@ -108,7 +108,7 @@ void arch_entry_regs(struct user_regs_struct *regs, unsigned long ip, unsigned l
 }
 
 /* syscall; int3 x 6 */
-unsigned long arch_syscall_code(void)
+unsigned long compel_arch_syscall_code(void)
 {
 	static const unsigned char code[8] = { 0x0f, 0x05, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc };
 	unsigned long w;
