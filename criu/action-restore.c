@@ -783,6 +783,8 @@ static int child_vma_fd(struct child *ch, const VmaEntry *v, int *cache_id, int 
 	if ((r->flags & O_ACCMODE) == O_RDWR && (r->flags & O_PATH) == 0)
 		flags = O_RDWR;
 	snprintf(what, sizeof(what), "mapping at %#" PRIx64, v->start);
+	if (*cache_fd >= 0)
+		close(*cache_fd);
 	*cache_fd = open(r->name, flags | O_CLOEXEC);
 	if (*cache_fd < 0)
 		child_perror(ch, "%s: cannot open '%s'", what, r->name);
@@ -822,7 +824,22 @@ static void child_list_vmas(struct child *ch)
 	ch->premap_len += PAGE_SIZE;
 }
 
-/* Map every premapped VMA inside the reservation, writable for now. */
+/* Does any present page of the pagemap fall into @v? */
+static bool vma_has_pages(struct child *ch, const VmaEntry *v)
+{
+	size_t i;
+
+	for (i = 0; i < ch->c->nr_pms; i++) {
+		const PagemapEntry *pe = ch->c->pms[i];
+		uint64_t end = pe->vaddr + (uint64_t)pe->nr_pages * PAGE_SIZE;
+
+		if (pe->vaddr < v->end && end > v->start)
+			return true;
+	}
+	return false;
+}
+
+/* Map every premapped VMA inside the reservation, writable for now if pages go in. */
 static void child_premap(struct child *ch)
 {
 	const MmEntry *mm = ch->c->mm;
@@ -853,8 +870,12 @@ static void child_premap(struct child *ch)
 		}
 		if (fd < 0)
 			flags |= MAP_ANONYMOUS;
-		p = mmap((void *)cur, len, v->prot | PROT_READ | PROT_WRITE, flags, fd,
-			 fd < 0 ? 0 : v->pgoff);
+		/* Writable only if pages go in: a VMA made writable is accounted (VM_ACCOUNT) and
+		 * would merge with neighbours the original did not merge with. */
+		r->tmp_prot = v->prot;
+		if (vma_has_pages(ch, v) || (v->status & VMA_STATUS__VMA_AREA_STACK))
+			r->tmp_prot |= PROT_READ | PROT_WRITE;
+		p = mmap((void *)cur, len, r->tmp_prot, flags, fd, fd < 0 ? 0 : v->pgoff);
 		if (p == MAP_FAILED)
 			child_perror(ch, "cannot premap the vma at %#" PRIx64 " (%s)", v->start,
 				     v->name ?: "");

@@ -26,8 +26,6 @@
 #define __NR_exit_group		231
 #define __NR_rseq		334
 
-#define PROT_READ		0x1
-#define PROT_WRITE		0x2
 #define MAP_FIXED		0x10
 #define MREMAP_MAYMOVE		1
 #define MREMAP_FIXED		2
@@ -269,7 +267,7 @@ static void protect_vmas(struct restorer_args *a)
 	long ret;
 
 	for (i = 0; i < a->nr_vmas; i++) {
-		if (!v[i].tmp || (v[i].prot | PROT_READ | PROT_WRITE) == v[i].prot)
+		if (!v[i].tmp || v[i].tmp_prot == v[i].prot)
 			continue;
 		ret = sys3(__NR_mprotect, v[i].start, v[i].end - v[i].start, v[i].prot);
 		if (ret < 0)

@@ -38,7 +38,7 @@ struct rst_vma {
 	uint32_t prot;		/* final PROT_* */
 	uint32_t flags;		/* MAP_* for the restorer's mmap */
 	int32_t fd;		/* for mmap, or -1 */
-	uint32_t pad;
+	uint32_t tmp_prot;	/* premapped: the protection it has now; prot is set if different */
 };
 _Static_assert(sizeof(struct rst_vma) == 48, "restorer ABI changed");
 
