@@ -552,7 +552,7 @@ static int check_required(struct jctx *c, const ProtobufCMessageDescriptor *desc
 	for (i = 0; i < desc->n_fields; i++)
 		if (desc->fields[i].label == PROTOBUF_C_LABEL_REQUIRED && !seen[i])
 			return jerr(c, j, path, "required field \"%s\" of %s is missing",
-				    desc->fields[i].name, desc->name);
+				    desc->fields[i].name, desc->c_name);
 	return 0;
 }
 
@@ -567,7 +567,7 @@ static int from_json(struct jctx *c, const ProtobufCMessageDescriptor *desc,
 	int ret = 0;
 
 	if (j->type != JSON_OBJECT)
-		return jerr(c, j, path, "expected an object (%s), found %s", desc->name,
+		return jerr(c, j, path, "expected an object (%s), found %s", desc->c_name,
 			    json_type_name(j->type));
 	m = calloc(1, desc->sizeof_message);
 	seen = calloc(desc->n_fields + 1, 1);
@@ -586,7 +586,7 @@ static int from_json(struct jctx *c, const ProtobufCMessageDescriptor *desc,
 		}
 		fd = protobuf_c_message_descriptor_get_field_by_name(desc, j->keys[i]);
 		if (!fd) {
-			ret = jerr(c, j->items[i], sub, "%s has no field \"%s\"", desc->name,
+			ret = jerr(c, j->items[i], sub, "%s has no field \"%s\"", desc->c_name,
 				   j->keys[i]);
 			break;
 		}
@@ -596,7 +596,7 @@ static int from_json(struct jctx *c, const ProtobufCMessageDescriptor *desc,
 		ret = set_field(c, m, fd, j->items[i], sub);
 	}
 	if (ret == 0)
-		ret = check_required(c, desc, seen, j, *path ? path : desc->name);
+		ret = check_required(c, desc, seen, j, *path ? path : desc->c_name);
 	free(seen);
 	if (ret < 0) {
 		protobuf_c_message_free_unpacked(m, NULL);
