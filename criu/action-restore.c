@@ -1120,6 +1120,39 @@ static void child_list_unmap(struct child *ch, struct restorer_args *a)
 	}
 }
 
+/* The kernel's struct sigaction for rt_sigaction(2): glibc's would replace sa_restorer. */
+struct ksigaction {
+	uint64_t handler;
+	uint64_t flags;
+	uint64_t restorer;
+	uint64_t mask;
+};
+
+/*
+ * The task's signal dispositions. Their handlers are addresses in the task's memory, which the
+ * kernel only stores; every signal stays blocked until rt_sigreturn sets the task's mask.
+ */
+static void child_sigactions(struct child *ch)
+{
+	const TaskCoreEntry *tc = ch->c->core->tc;
+	struct ksigaction ksa;
+	size_t i;
+
+	for (i = 0; i < tc->n_sigactions && i < 64; i++) {
+		const SigactionEntry *e = tc->sigactions[i];
+		int sig = i + 1;
+
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		ksa.handler = e->sigaction;
+		ksa.flags = e->flags;
+		ksa.restorer = e->restorer;
+		ksa.mask = e->mask;
+		if (syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask)))
+			child_perror(ch, "cannot restore the action of signal %d", sig);
+	}
+}
+
 static __noreturn void child_jump(struct child *ch)
 {
 	uint64_t rst = ch->area + ch->premap_len;
@@ -1136,6 +1169,7 @@ static __noreturn void child_jump(struct child *ch)
 	close(ch->pages_fd);
 	if (prctl(PR_SET_NAME, ch->c->core->tc->comm))
 		child_perror(ch, "cannot set the comm");
+	child_sigactions(ch);
 	child_list_unmap(ch, a);
 	arch_jump_to_restorer(rst, args_addr + ch->args_len + RESTORER_STACK_SIZE, args_addr);
 }
