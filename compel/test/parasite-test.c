@@ -41,34 +41,59 @@ static void clobber_fpu(void)
 			     : : "m"(junk), "m"(mxcsr) : "memory");
 }
 
-int parasite_daemon_cmd(unsigned int cmd, void *args)
+static int ping(struct test_args *a)
 {
-	struct test_args *a = args;
+	a->pid = sys_getpid();
+	a->sigmask = std_orig_sigmask();
+	return 0;
+}
+
+static int set_pipe(struct test_args *a)
+{
 	int fd;
 
-	switch (cmd) {
-	case TEST_CMD_PING:
-		a->pid = sys_getpid();
-		a->sigmask = std_orig_sigmask();
-		return 0;
-	case TEST_CMD_SET_PIPE:
-		if (std_recv_fds(std_ctl_sock(), &fd, 1))
-			return -5;
-		pipe_fd = fd;
-		return 0;
-	case TEST_CMD_VMSPLICE:
-		return do_vmsplice(a);
-	case TEST_CMD_SEND_FD:
-		fd = (int)a->addr;
-		return std_send_fds(std_ctl_sock(), &fd, 1);
-	case TEST_CMD_CLOBBER_FPU:
-		clobber_fpu();
-		return 0;
-	case TEST_CMD_FAULT:
-		*(volatile int *)(uintptr_t)a->addr = 1;
-		return 0;
-	}
-	return -22;
+	(void)a;
+	if (std_recv_fds(std_ctl_sock(), &fd, 1))
+		return -5;
+	pipe_fd = fd;
+	return 0;
+}
+
+static int send_fd(struct test_args *a)
+{
+	int fd = (int)a->addr;
+
+	return std_send_fds(std_ctl_sock(), &fd, 1);
+}
+
+static int clobber(struct test_args *a)
+{
+	(void)a;
+	clobber_fpu();
+	return 0;
+}
+
+static int fault(struct test_args *a)
+{
+	*(volatile int *)(uintptr_t)a->addr = 1;
+	return 0;
+}
+
+/* A table of pointers: absolute relocations, applied by compel at load time. */
+static int (*const handlers[])(struct test_args *) = {
+	[TEST_CMD_PING - TEST_CMD_PING] = ping,
+	[TEST_CMD_SET_PIPE - TEST_CMD_PING] = set_pipe,
+	[TEST_CMD_VMSPLICE - TEST_CMD_PING] = do_vmsplice,
+	[TEST_CMD_SEND_FD - TEST_CMD_PING] = send_fd,
+	[TEST_CMD_CLOBBER_FPU - TEST_CMD_PING] = clobber,
+	[TEST_CMD_FAULT - TEST_CMD_PING] = fault,
+};
+
+int parasite_daemon_cmd(unsigned int cmd, void *args)
+{
+	if (cmd < TEST_CMD_PING || cmd - TEST_CMD_PING >= sizeof(handlers) / sizeof(handlers[0]))
+		return -22;
+	return handlers[cmd - TEST_CMD_PING](args);
 }
 
 void parasite_daemon_fini(void)

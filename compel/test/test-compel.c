@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -64,7 +65,7 @@ static int read_rec(struct victim *v, struct victim_rec *r, int timeout_ms)
 	return 0;
 }
 
-static int spawn(struct victim *v, const char *mode, const char *arg)
+static int spawn_ns(struct victim *v, const char *mode, const char *arg, int ns_flags)
 {
 	int in[2], out[2];
 	struct victim_rec r;
@@ -78,6 +79,8 @@ static int spawn(struct victim *v, const char *mode, const char *arg)
 	if (v->pid == 0) {
 		dup2(in[0], 0);
 		dup2(out[1], 1);
+		if (ns_flags && unshare(ns_flags))
+			_exit(126);
 		execl(victim_path, "victim", mode, arg, NULL);
 		_exit(127);
 	}
@@ -90,6 +93,11 @@ static int spawn(struct victim *v, const char *mode, const char *arg)
 	v->buf = r.a;
 	v->len = r.b;
 	return 0;
+}
+
+static int spawn(struct victim *v, const char *mode, const char *arg)
+{
+	return spawn_ns(v, mode, arg, 0);
 }
 
 static int reap(struct victim *v)
@@ -387,14 +395,29 @@ static int cure(struct victim *v, struct compel_ctl *ctl, enum compel_task_state
 	return 0;
 }
 
-static int test_busy(void)
+static bool same_netns(pid_t pid)
+{
+	char a[64], b[64], path[64];
+	ssize_t n, m;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	n = readlink("/proc/self/ns/net", a, sizeof(a));
+	m = readlink(path, b, sizeof(b));
+	return n > 0 && n == m && !memcmp(a, b, n);
+}
+
+static int busy_ns(int ns_flags)
 {
 	struct compel_ctl *ctl;
 	struct victim v;
 	int err, fds;
 
-	if (spawn(&v, "busy", NULL))
+	if (spawn_ns(&v, "busy", NULL, ns_flags))
 		return -1;
+	if (ns_flags && same_netns(v.pid)) {
+		err = FAIL("victim is not in its own network namespace");
+		goto out_kill;
+	}
 	usleep(100000);
 	fds = count_fds(v.pid);
 	err = infect(&v, &ctl, COMPEL_TASK_ALIVE);
@@ -422,6 +445,17 @@ static int test_busy(void)
 out_kill:
 	kill_victim(&v);
 	return err;
+}
+
+static int test_busy(void)
+{
+	return busy_ns(0);
+}
+
+/* The control socket needs no address: a victim in its own network namespace is the same. */
+static int test_netns(void)
+{
+	return busy_ns(CLONE_NEWNET | CLONE_NEWNS);
 }
 
 /* A crashing parasite: cure must still put the task back. */
@@ -592,6 +626,7 @@ int main(int argc, char **argv)
 {
 	static const struct { const char *name; int (*fn)(void); } tests[] = {
 		{ "busy", test_busy },
+		{ "netns", test_netns },
 		{ "crash", test_crash },
 		{ "read", test_read },
 		{ "sleep", test_sleep },

@@ -179,6 +179,22 @@ static int add_reloc(struct hgen *h, uint64_t off, int64_t addend)
 	return 0;
 }
 
+static const char *reloc_name(unsigned int type)
+{
+	switch (type) {
+	case R_X86_64_32: return "R_X86_64_32 (absolute 32-bit)";
+	case R_X86_64_32S: return "R_X86_64_32S (absolute 32-bit)";
+	case R_X86_64_GOT32: return "R_X86_64_GOT32";
+	case R_X86_64_GOTPCREL: return "R_X86_64_GOTPCREL";
+	case R_X86_64_TPOFF32: return "R_X86_64_TPOFF32 (TLS)";
+	case R_X86_64_GOTTPOFF: return "R_X86_64_GOTTPOFF (TLS)";
+	case R_X86_64_TLSGD: return "R_X86_64_TLSGD (TLS)";
+	case R_X86_64_16: return "R_X86_64_16";
+	case R_X86_64_8: return "R_X86_64_8";
+	}
+	return "unknown";
+}
+
 static int apply_one(struct hgen *h, unsigned int tsec, const Elf64_Rela *r,
 		     const Elf64_Sym *syms, unsigned int nr_syms, const char *strs)
 {
@@ -229,8 +245,9 @@ static int apply_one(struct hgen *h, unsigned int tsec, const Elf64_Rela *r,
 		memcpy(h->mem + p, &(int32_t){ (int32_t)v }, 4);
 		return 0;
 	default:
-		return fail(h, "cannot handle relocation type %u against '%s' in '%s' "
-			    "(is the blob built with -fpie?)", type, name, sec_name(h, tsec));
+		return fail(h, "cannot handle relocation type %u %s against '%s' in '%s' "
+			    "(is the blob built with -fpie?)", type, reloc_name(type), name,
+			    sec_name(h, tsec));
 	}
 }
 
