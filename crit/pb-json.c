@@ -487,6 +487,8 @@ static int set_field(struct jctx *c, ProtobufCMessage *m, const ProtobufCFieldDe
 
 	if (fd->label == PROTOBUF_C_LABEL_REPEATED)
 		return parse_repeated(c, m, fd, j, path);
+	if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && *(uint32_t *)MEMBER(m, fd->quantifier_offset))
+		return jerr(c, j, path, "another field of the same oneof is set already");
 	if (fd->type == PROTOBUF_C_TYPE_STRING || fd->type == PROTOBUF_C_TYPE_MESSAGE)
 		*(void **)member = NULL;	/* not the default value: we own what goes here */
 	else if (fd->type == PROTOBUF_C_TYPE_BYTES)
