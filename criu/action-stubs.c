@@ -10,6 +10,5 @@ static int not_yet(const char *what)
 	return -ENOSYS;
 }
 
-int action_dump(const struct cr_opts *opts) { (void)opts; return not_yet("dump"); }
 int action_pre_dump(const struct cr_opts *opts) { (void)opts; return not_yet("pre-dump"); }
 int action_page_server(const struct cr_opts *opts) { (void)opts; return not_yet("page-server"); }

@@ -25,7 +25,7 @@ static int runs_add(struct page_runs *runs, uint64_t start, uint64_t end)
 
 	if (start >= end)
 		return 0;
-	if (runs->nr && runs->r[runs->nr - 1].end == start) {
+	if (runs->nr > runs->sealed && runs->r[runs->nr - 1].end == start) {
 		runs->r[runs->nr - 1].end = end;
 		goto out;
 	}
@@ -46,6 +46,11 @@ static int runs_add(struct page_runs *runs, uint64_t start, uint64_t end)
 out:
 	runs->nr_pages += (end - start) / PAGE_SIZE;
 	return 0;
+}
+
+void page_runs_seal(struct page_runs *runs)
+{
+	runs->sealed = runs->nr;
 }
 
 void page_runs_release(struct page_runs *runs)

@@ -28,6 +28,7 @@ struct page_run {
 struct page_runs {
 	struct page_run *r;		/* owned */
 	size_t nr, cap;
+	size_t sealed;			/* runs before this one are never extended */
 	uint64_t nr_pages;		/* sum of the runs, in pages */
 };
 
@@ -44,6 +45,8 @@ void pagemap_close(struct pagemap *pm);
 int pagemap_list(struct pagemap *pm, uint64_t start, uint64_t end, enum pm_select sel,
 		 struct page_runs *runs);
 
+/* Keep the next run apart from the last one even if adjacent (e.g. at a VMA boundary). */
+void page_runs_seal(struct page_runs *runs);
 void page_runs_release(struct page_runs *runs);
 
 #endif

@@ -1,0 +1,134 @@
+/*
+ * Files opened by path (FileEntry type REG in files.img): regular files, directories, character
+ * devices; also the files behind cwd, root, the exe link and file mappings.
+ *
+ * Dump: a table of entries built while collecting, written once to files.img.
+ * Restore: (restore side, below).
+ */
+#define LOG_PREFIX "reg-file: "
+#include "res/res.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/image.h"
+#include "core/log.h"
+#include "images/fdinfo.pb-c.h"
+#include "images/regfile.pb-c.h"
+
+/* ================================= dump side ================================= */
+
+int reg_file_add(struct file_table *t, const char *name, const struct stat *st, uint32_t flags,
+		 uint64_t pos, uint32_t *ret_id)
+{
+	struct reg_file *f;
+
+	if (t->nr == t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 32;
+
+		f = realloc(t->f, ncap * sizeof(*f));
+		if (!f)
+			return -ENOMEM;
+		t->f = f;
+		t->cap = ncap;
+	}
+	f = &t->f[t->nr];
+	memset(f, 0, sizeof(*f));
+	f->name = strdup(name);
+	if (!f->name)
+		return -ENOMEM;
+	f->id = t->nr + 1;
+	f->flags = flags;
+	f->pos = pos;
+	f->mode = st->st_mode;
+	f->size = st->st_size;
+	f->dev = st->st_dev;
+	f->ino = st->st_ino;
+	f->mtime_ns = (uint64_t)st->st_mtim.tv_sec * 1000000000ULL + st->st_mtim.tv_nsec;
+	t->nr++;
+	*ret_id = f->id;
+	return 0;
+}
+
+struct reg_file *reg_file_get(struct file_table *t, uint32_t id)
+{
+	if (id == 0 || id > t->nr)
+		return NULL;
+	return &t->f[id - 1];
+}
+
+struct reg_file *reg_file_find_ino(struct file_table *t, uint64_t dev, uint64_t ino,
+				   uint32_t first_id)
+{
+	size_t i;
+
+	for (i = first_id ? first_id - 1 : 0; i < t->nr; i++)
+		if (t->f[i].dev == dev && t->f[i].ino == ino)
+			return &t->f[i];
+	return NULL;
+}
+
+void file_table_release(struct file_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nr; i++)
+		free(t->f[i].name);
+	free(t->f);
+	memset(t, 0, sizeof(*t));
+}
+
+static int reg_file_dump_one(struct cr_img *img, const struct reg_file *f)
+{
+	RegFileEntry re = REG_FILE_ENTRY__INIT;
+	FileEntry fe = FILE_ENTRY__INIT;
+
+	re.id = f->id;
+	re.flags = f->flags;
+	re.pos = f->pos;
+	re.name = f->name;
+	re.has_mode = true;
+	re.mode = f->mode;
+	re.has_size = true;
+	re.size = f->size;
+	re.has_dev = true;
+	re.dev = f->dev;
+	re.has_ino = true;
+	re.ino = f->ino;
+	re.has_mtime_ns = true;
+	re.mtime_ns = f->mtime_ns;
+
+	fe.type = FD_TYPES__REG;
+	fe.id = f->id;
+	fe.reg = &re;
+	return img_write(img, &fe.base);
+}
+
+int reg_file_dump_all(struct dump_ctx *dc)
+{
+	struct cr_img *img = NULL;
+	size_t i;
+	int ret;
+
+	ret = img_open(dc->dir, IMG_FILES, 0, O_WRONLY, &img);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot create %s", img_dir_error(dc->dir));
+	for (i = 0; i < dc->files.nr; i++) {
+		ret = reg_file_dump_one(img, &dc->files.f[i]);
+		if (ret < 0) {
+			pr_err_ret(ret, "cannot write %s", img_error(img));
+			img_close(img);
+			return ret;
+		}
+	}
+	ret = img_close(img);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot write files.img");
+	pr_debug("files.img: %zu entries", dc->files.nr);
+	return 0;
+}
+
+/* ================================ restore side =============================== */

@@ -1,0 +1,217 @@
+/*
+ * A task's state beyond its memory (core-TID.img) and its entry of the process tree (pstree.img).
+ *
+ * Dump: registers, xsave area and signal mask as compel saved them when it prepared the task,
+ * with an interrupted syscall set up to restart the way the kernel would have restarted it;
+ * comm, state and what the parasite reported (personality, umask, pdeath signal, dumpable).
+ * Restore: (restore side, below).
+ */
+#define LOG_PREFIX "core: "
+#include "res/res.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+
+#include "core/image.h"
+#include "core/log.h"
+#include "images/core.pb-c.h"
+#include "images/pstree.pb-c.h"
+
+/* ================================= dump side ================================= */
+
+/* Kernel-internal errnos a syscall interrupted by a signal (our seize) returns. */
+#define ERESTARTSYS		512
+#define ERESTARTNOINTR		513
+#define ERESTARTNOHAND		514
+#define ERESTART_RESTARTBLOCK	516
+
+#define XSAVE_HDR_OFFSET	512	/* the xsave header follows the legacy FXSAVE area */
+#define XSAVE_MIN_SIZE		576
+
+/* XCR0: the state components this CPU and kernel have enabled. */
+static uint64_t arch_xcr0(void)
+{
+	uint32_t eax, ebx, ecx, edx, lo, hi;
+
+	__asm__ volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(1), "c"(0));
+	if (!(ecx & (1U << 27)))	/* OSXSAVE */
+		return 0;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/*
+ * A task stopped inside a syscall shows -ERESTART* in ax. On the way back to user space the
+ * kernel would restart the syscall (or call restart_syscall); the restored task resumes through
+ * rt_sigreturn, which never restarts, so set the registers up as the restart would.
+ */
+static void regs_restart_syscall(pid_t pid, struct user_regs_struct *r)
+{
+	if ((long)r->orig_rax < 0)
+		return;
+	switch ((long)r->rax) {
+	case -ERESTARTSYS:
+	case -ERESTARTNOINTR:
+	case -ERESTARTNOHAND:
+		r->rax = r->orig_rax;
+		r->rip -= 2;
+		break;
+	case -ERESTART_RESTARTBLOCK:
+		r->rax = __NR_restart_syscall;
+		r->rip -= 2;
+		break;
+	default:
+		return;
+	}
+	pr_debug("task %d: syscall %llu interrupted, restarted at %#llx", pid,
+		 (unsigned long long)r->orig_rax, (unsigned long long)r->rip);
+}
+
+static void regs_to_entry(const struct user_regs_struct *r, UserX86RegsEntry *e)
+{
+	e->r15 = r->r15;
+	e->r14 = r->r14;
+	e->r13 = r->r13;
+	e->r12 = r->r12;
+	e->bp = r->rbp;
+	e->bx = r->rbx;
+	e->r11 = r->r11;
+	e->r10 = r->r10;
+	e->r9 = r->r9;
+	e->r8 = r->r8;
+	e->ax = r->rax;
+	e->cx = r->rcx;
+	e->dx = r->rdx;
+	e->si = r->rsi;
+	e->di = r->rdi;
+	e->orig_ax = r->orig_rax;
+	e->ip = r->rip;
+	e->cs = r->cs;
+	e->flags = r->eflags;
+	e->sp = r->rsp;
+	e->ss = r->ss;
+	e->fs_base = r->fs_base;
+	e->gs_base = r->gs_base;
+	e->ds = r->ds;
+	e->es = r->es;
+	e->fs = r->fs;
+	e->gs = r->gs;
+}
+
+static int core_write(struct dump_ctx *dc, CoreEntry *core)
+{
+	struct cr_img *img = NULL;
+	int ret;
+
+	ret = img_open(dc->dir, IMG_CORE, dc->pid, O_WRONLY, &img);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot create %s", img_dir_error(dc->dir));
+	ret = img_write(img, &core->base);
+	if (ret < 0) {
+		pr_err_ret(ret, "cannot write %s", img_error(img));
+		img_close(img);
+		return ret;
+	}
+	ret = img_close(img);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot write core-%d.img", dc->pid);
+	return 0;
+}
+
+int core_dump(struct dump_ctx *dc)
+{
+	UserX86RegsEntry gpregs = USER_X86_REGS_ENTRY__INIT;
+	UserX86XsaveEntry fpregs = USER_X86_XSAVE_ENTRY__INIT;
+	ThreadInfoX86 ti = THREAD_INFO_X86__INIT;
+	TaskCoreEntry tc = TASK_CORE_ENTRY__INIT;
+	ThreadCoreEntry th = THREAD_CORE_ENTRY__INIT;
+	CoreEntry core = CORE_ENTRY__INIT;
+	struct user_regs_struct regs;
+	const void *xsave;
+	size_t xsave_size;
+	uint64_t sigmask, xstate_bv;
+	int ret;
+
+	ret = compel_get_regs(dc->ctl, &regs);
+	if (!ret)
+		ret = compel_get_xsave(dc->ctl, &xsave, &xsave_size);
+	if (!ret)
+		ret = compel_get_sigmask(dc->ctl, &sigmask);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot get the registers of task %d", dc->pid);
+	if (xsave_size < XSAVE_MIN_SIZE) {
+		pr_err("task %d: xsave area of %zu bytes is too small", dc->pid, xsave_size);
+		return -EIO;
+	}
+
+	regs_restart_syscall(dc->pid, &regs);
+	regs_to_entry(&regs, &gpregs);
+	memcpy(&xstate_bv, (const char *)xsave + XSAVE_HDR_OFFSET, sizeof(xstate_bv));
+	dc->xfeatures = arch_xcr0();
+	dc->xsave_size = xsave_size;
+	fpregs.area.data = (uint8_t *)xsave;
+	fpregs.area.len = xsave_size;
+	fpregs.xstate_bv = xstate_bv;
+	fpregs.xcr0 = dc->xfeatures;
+	ti.gpregs = &gpregs;
+	ti.fpregs = &fpregs;
+
+	tc.state = dc->seize_state == COMPEL_TASK_STOPPED ? TASK_STATE__TASK_STOPPED :
+							     TASK_STATE__TASK_ALIVE;
+	tc.comm = dc->stat.comm;
+	tc.has_personality = true;
+	tc.personality = dc->misc.personality;
+	tc.has_umask = true;
+	tc.umask = dc->misc.umask;
+	tc.has_blk_sigset = true;
+	tc.blk_sigset = sigmask;
+	tc.has_pdeath_sig = true;
+	tc.pdeath_sig = dc->misc.pdeath_sig;
+	tc.has_dumpable = true;
+	tc.dumpable = dc->misc.dumpable;
+
+	th.tid = dc->pid;
+	th.has_blk_sigset = true;
+	th.blk_sigset = sigmask;
+
+	core.mtype = MARCH__X86_64;
+	core.thread_info = &ti;
+	core.tc = &tc;
+	core.thread_core = &th;
+	return core_write(dc, &core);
+}
+
+int pstree_dump(struct dump_ctx *dc)
+{
+	PstreeEntry e = PSTREE_ENTRY__INIT;
+	struct cr_img *img = NULL;
+	uint32_t tid = dc->pid;
+	int ret;
+
+	e.pid = dc->pid;
+	e.ppid = 0;
+	e.pgid = dc->stat.pgid;
+	e.sid = dc->stat.sid;
+	e.n_threads = 1;
+	e.threads = &tid;
+
+	ret = img_open(dc->dir, IMG_PSTREE, 0, O_WRONLY, &img);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot create %s", img_dir_error(dc->dir));
+	ret = img_write(img, &e.base);
+	if (ret < 0) {
+		pr_err_ret(ret, "cannot write %s", img_error(img));
+		img_close(img);
+		return ret;
+	}
+	ret = img_close(img);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot write pstree.img");
+	return 0;
+}
+
+/* ================================ restore side =============================== */
