@@ -334,12 +334,25 @@ static long now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The daemon's next message; notices when the task stops (a crash) instead of answering. */
-static int recv_reply(struct compel_ctl *ctl, struct compel_rpc_msg *msg)
+struct log_msg {
+	struct compel_rpc_msg h;
+	char text[COMPEL_LOG_MSG_MAX];
+};
+
+/* The parasite's log lines (COMPEL_CMD_LOG) go to the host's log. */
+static void forward_log(struct compel_ctl *ctl, const struct compel_rpc_msg *h, size_t len)
 {
-	long deadline = now_ms() + ctl->timeout_ms;
+	const struct log_msg *m = (const struct log_msg *)h;
+	unsigned int level = h->ret >= COMPEL_LOG_ERROR && h->ret <= COMPEL_LOG_DEBUG ?
+			     (unsigned int)h->ret : COMPEL_LOG_INFO;
+
+	compel_log(level, "compel: task %d: pie: %.*s\n", ctl->pid, (int)len, m->text);
+}
+
+/* Wait until the daemon has something to say; notices when the task stops (a crash) instead. */
+static int wait_msg(struct compel_ctl *ctl, long deadline)
+{
 	struct pollfd pfd = { .fd = ctl->sock, .events = POLLIN };
-	ssize_t n;
 	int ret;
 
 	for (;;) {
@@ -347,7 +360,7 @@ static int recv_reply(struct compel_ctl *ctl, struct compel_rpc_msg *msg)
 		if (ret < 0 && errno != EINTR)
 			return -errno;
 		if (ret > 0)
-			break;
+			return 0;
 		ret = compel_wait_trap(ctl->pid, true);
 		if (ret != -EAGAIN) {
 			ctl->running = false;
@@ -360,11 +373,30 @@ static int recv_reply(struct compel_ctl *ctl, struct compel_rpc_msg *msg)
 			return -ETIMEDOUT;
 		}
 	}
-	n = recv(ctl->sock, msg, sizeof(*msg), 0);
-	if (n < 0)
-		return -errno;
+}
+
+/* The daemon's next message; its log lines are passed on meanwhile. */
+static int recv_reply(struct compel_ctl *ctl, struct compel_rpc_msg *msg)
+{
+	long deadline = now_ms() + ctl->timeout_ms;
+	struct log_msg buf;
+	ssize_t n;
+	int ret;
+
+	for (;;) {
+		ret = wait_msg(ctl, deadline);
+		if (ret)
+			return ret;
+		n = recv(ctl->sock, &buf, sizeof(buf), 0);
+		if (n < 0)
+			return -errno;
+		if (n < (ssize_t)sizeof(*msg) || buf.h.cmd != COMPEL_CMD_LOG)
+			break;
+		forward_log(ctl, &buf.h, n - sizeof(*msg));
+	}
 	if (n != sizeof(*msg))
 		return -ECONNRESET;
+	*msg = buf.h;
 	return 0;
 }
 
@@ -516,26 +548,59 @@ COMPEL_API int compel_send_fds(struct compel_ctl *ctl, const int *fds, unsigned 
 	return 0;
 }
 
+/* Close whatever fds came with an unexpected message. */
+static void close_cmsg_fds(struct msghdr *mh)
+{
+	struct cmsghdr *c;
+	int fd;
+	size_t i;
+
+	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			close(fd);
+		}
+	}
+}
+
 COMPEL_API int compel_recv_fds(struct compel_ctl *ctl, int *fds, unsigned int nr)
 {
+	long deadline = now_ms() + ctl->timeout_ms;
 	char cbuf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
-	char c1;
-	struct iovec iov = { .iov_base = &c1, .iov_len = 1 };
+	struct log_msg lm;
+	struct iovec iov;
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
 			     .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *c;
 	ssize_t n;
+	int ret;
 
 	if (!nr || nr > MAX_FDS)
 		return -EINVAL;
-	n = recvmsg(ctl->sock, &mh, MSG_CMSG_CLOEXEC);
-	if (n < 0)
-		return -errno;
+	for (;;) {
+		ret = wait_msg(ctl, deadline);
+		if (ret)
+			return ret;
+		iov.iov_base = &lm;
+		iov.iov_len = sizeof(lm);
+		mh.msg_controllen = sizeof(cbuf);
+		n = recvmsg(ctl->sock, &mh, MSG_CMSG_CLOEXEC);
+		if (n < 0)
+			return -errno;
+		if (n < (ssize_t)sizeof(lm.h) || lm.h.cmd != COMPEL_CMD_LOG)
+			break;
+		forward_log(ctl, &lm.h, n - sizeof(lm.h));
+	}
 	c = CMSG_FIRSTHDR(&mh);
-	if (n != 1 || !c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int) * nr))
-		return -EPROTO;
-	memcpy(fds, CMSG_DATA(c), sizeof(int) * nr);
-	return 0;
+	if (n == 1 && c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+	    c->cmsg_len == CMSG_LEN(sizeof(int) * nr)) {
+		memcpy(fds, CMSG_DATA(c), sizeof(int) * nr);
+		return 0;
+	}
+	close_cmsg_fds(&mh);
+	return -EPROTO;
 }
 
 COMPEL_API int compel_get_regs(struct compel_ctl *ctl, struct user_regs_struct *ret_regs)

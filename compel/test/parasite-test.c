@@ -45,6 +45,7 @@ static int ping(struct test_args *a)
 {
 	a->pid = sys_getpid();
 	a->sigmask = std_orig_sigmask();
+	pie_info("ping from %d, mask %llx, %s", (int)a->pid, (unsigned long long)a->sigmask, "ok");
 	return 0;
 }
 

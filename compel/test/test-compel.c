@@ -31,6 +31,7 @@
 
 static char victim_path[PATH_MAX];
 static int verbose, quiet;
+static char pie_line[256];	/* the test blob's last log line */
 
 struct victim {
 	pid_t pid;
@@ -43,7 +44,14 @@ struct victim {
 
 static void log_cb(unsigned int level, const char *fmt, va_list ap)
 {
-	(void)level;
+	char buf[1024];
+	va_list aq;
+
+	va_copy(aq, ap);
+	vsnprintf(buf, sizeof(buf), fmt, aq);
+	va_end(aq);
+	if (strstr(buf, "pie: ping from "))
+		snprintf(pie_line, sizeof(pie_line), "%s", strstr(buf, "ping from "));
 	if (verbose || (level <= COMPEL_LOG_WARN && !quiet))
 		vfprintf(stderr, fmt, ap);
 }
@@ -302,12 +310,18 @@ static int check_vmsplice(struct compel_ctl *ctl, struct victim *v)
 static int check_daemon(struct compel_ctl *ctl, struct victim *v)
 {
 	struct test_args *a = compel_args(ctl);
+	char want[128];
 	uint64_t mask = 0;
 	struct stat st1, st2;
 	int err, fd = -1;
 
+	pie_line[0] = 0;
 	err = compel_rpc_call_sync(ctl, TEST_CMD_PING);
 	compel_get_sigmask(ctl, &mask);
+	snprintf(want, sizeof(want), "ping from %d, mask %llx, ok\n", v->pid,
+		 (unsigned long long)mask);
+	if (strcmp(pie_line, want))
+		return FAIL("parasite log line '%s', not '%s'", pie_line, want);
 	if (err || a->pid != v->pid || a->sigmask != mask ||
 	    !(mask & (1ULL << (SIGUSR2 - 1))) || !(mask & (1ULL << (SIGPIPE - 1))))
 		return FAIL("ping: %d, pid %ld, mask %#lx/%#lx", err, (long)a->pid,

@@ -55,8 +55,10 @@ static int set_page_pipe(void)
 	int fd = -1, ret;
 
 	ret = std_recv_fds(std_ctl_sock(), &fd, 1);
-	if (ret)
+	if (ret) {
+		pie_err("cannot receive the page pipe: %d", ret);
 		return ret;
+	}
 	if (page_pipe >= 0)
 		sys_close(page_pipe);
 	page_pipe = fd;
@@ -82,10 +84,11 @@ static int dump_pages(struct parasite_dump_pages *a)
 		if (n > P_UIO_MAXIOV)
 			n = P_UIO_MAXIOV;
 		r = sys_vmsplice(page_pipe, (const struct iovec *)&iov[i], n, P_SPLICE_F_NONBLOCK);
-		if (r < 0)
-			return (int)r;
-		if (r == 0)
-			return -P_EIO;
+		if (r <= 0) {
+			pie_err("vmsplice of %u ranges from %llx: %ld", n,
+				(unsigned long long)iov[i].base, r);
+			return r ? (int)r : -P_EIO;
+		}
 		a->bytes += (uint64_t)r;
 		while (r > 0 && i < a->nr_iovs) {
 			if ((uint64_t)r >= iov[i].len) {

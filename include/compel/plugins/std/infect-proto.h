@@ -20,7 +20,10 @@
 enum compel_std_cmd {
 	COMPEL_CMD_READY = 1,	/* the daemon's first message: it is up */
 	COMPEL_CMD_FINI	 = 2,	/* stop the daemon: it replies, then traps back */
+	COMPEL_CMD_LOG	 = 3,	/* daemon -> host: ret = level, text follows (not NUL-ended) */
 };
+
+#define COMPEL_LOG_MSG_MAX	512	/* text bytes in one COMPEL_CMD_LOG message */
 
 /* One message each way on the SOCK_SEQPACKET control socket. */
 struct compel_rpc_msg {
