@@ -81,4 +81,4 @@ install: all
 clean:
 	rm -rf $(BUILD) $(CLEAN_EXTRA)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f -not -path '$(BUILD)/test-out/*' 2>/dev/null)
