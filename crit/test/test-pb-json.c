@@ -104,6 +104,39 @@ static void round_trip(const char *what, const uint8_t *wire, size_t len)
 	protobuf_c_message_free_unpacked(m, NULL);
 }
 
+/* Truncated and randomly changed JSON must give a result or an error, never a crash. */
+static void mangle(const uint8_t *wire, size_t len)
+{
+	ProtobufCMessage *m, *back;
+	unsigned int seed = 7;
+	char err[512], *text, *buf;
+	size_t tlen, i, l;
+	int k;
+
+	m = protobuf_c_message_unpack(&all_types__descriptor, NULL, len, wire);
+	if (!m)
+		return;
+	text = to_json(m, false);
+	tlen = strlen(text);
+	buf = malloc(tlen + 1);
+	for (i = 0; i < tlen + 3000; i++) {
+		memcpy(buf, text, tlen + 1);
+		l = i < tlen ? i : tlen;
+		if (i >= tlen)
+			for (k = 0; k < 1 + (int)(rand_r(&seed) % 3); k++)
+				buf[rand_r(&seed) % tlen] = "{}[]\",:0x-9e\"tfn \\u"[rand_r(&seed) % 20];
+		buf[l] = '\0';
+		err[0] = '\0';
+		if (from_text(&all_types__descriptor, buf, &back, err, sizeof(err)) == 0)
+			protobuf_c_message_free_unpacked(back, NULL);
+		else if (!err[0])
+			fail("mangled JSON (case %zu): an error without a message", i);
+	}
+	free(buf);
+	free(text);
+	protobuf_c_message_free_unpacked(m, NULL);
+}
+
 static void test_all_types(void)
 {
 	AllTypes a = ALL_TYPES__INIT;
@@ -179,6 +212,7 @@ static void test_all_types(void)
 
 	wire = pack(&a.base, &len);
 	round_trip("all types", wire, len);
+	mangle(wire, len);
 
 	/* fields we do not know (a newer image): varint, 64-bit, length-delimited, 32-bit */
 	ext = malloc(len + 32);
