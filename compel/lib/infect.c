@@ -427,6 +427,8 @@ static int start_daemon(struct compel_ctl *ctl, const struct compel_blob_desc *b
 
 /* Undo the infection (daemon, sockets, mapping); leaves registers for restore_task(). */
 static int uninfect(struct compel_ctl *ctl);
+/* Registers, FPU state and signal mask as prepared. */
+static int restore_task(struct compel_ctl *ctl);
 
 COMPEL_API int compel_infect(struct compel_ctl *ctl, const struct compel_blob_desc *blob,
 			     const struct compel_infect_opts *opts)
@@ -470,7 +472,8 @@ COMPEL_API int compel_infect(struct compel_ctl *ctl, const struct compel_blob_de
 	return 0;
 
 out_uninfect:
-	uninfect(ctl);
+	if (uninfect(ctl) != -ESRCH)
+		restore_task(ctl);
 	return err;
 }
 
@@ -704,6 +707,8 @@ static int restore_task(struct compel_ctl *ctl)
 		if (e)
 			cl_err("task %d: cannot restore its registers: %s", ctl->pid, strerror(-e));
 		err = err ? err : e;
+		if (!err)
+			ctl->regs_dirty = false;
 	}
 	if (ctl->sigmask_blocked) {
 		if (ptrace(PTRACE_SETSIGMASK, ctl->pid, (void *)sizeof(ctl->sigmask),
@@ -712,6 +717,8 @@ static int restore_task(struct compel_ctl *ctl)
 			cl_err("task %d: cannot restore its signal mask: %s", ctl->pid,
 			       strerror(-e));
 			err = err ? err : e;
+		} else {
+			ctl->sigmask_blocked = false;
 		}
 	}
 	return err;

@@ -510,6 +510,55 @@ out_kill:
 	return err;
 }
 
+/* A blob that dies at once (ud2): infect fails, the task is put back and runs on. */
+static int test_badblob(void)
+{
+	static const unsigned char ud2[] = { 0x0f, 0x0b };
+	const struct compel_blob_desc bad = { .mem = ud2, .size = sizeof(ud2) };
+	enum compel_task_state st;
+	struct compel_ctl *ctl;
+	struct victim v;
+	int err, fds;
+
+	if (spawn(&v, "busy", NULL))
+		return -1;
+	usleep(50000);
+	fds = count_fds(v.pid);
+	err = compel_seize(v.pid, &st);
+	if (!err)
+		err = compel_prepare(v.pid, &ctl);
+	if (err) {
+		err = FAIL("seize/prepare: %d", err);
+		goto out_kill;
+	}
+	quiet = 1;
+	err = compel_infect(ctl, &bad, NULL);
+	quiet = 0;
+	if (err != -EFAULT) {
+		compel_cure(ctl);
+		compel_release(v.pid, st);
+		err = FAIL("infect with a crashing blob: %d", err);
+		goto out_kill;
+	}
+	if (has_parasite(v.pid) || count_fds(v.pid) != fds) {
+		compel_cure(ctl);
+		compel_release(v.pid, st);
+		err = FAIL("failed infection left a mapping or fds behind");
+		goto out_kill;
+	}
+	compel_ctl_free(ctl);
+	compel_release(v.pid, st);
+	usleep(50000);
+	err = check_chain(&v, 0);
+	if (err)
+		goto out_kill;
+	return reap(&v) ? FAIL("victim failed") : 0;
+
+out_kill:
+	kill_victim(&v);
+	return err;
+}
+
 static int test_read(void)
 {
 	struct compel_ctl *ctl;
@@ -642,6 +691,7 @@ int main(int argc, char **argv)
 		{ "busy", test_busy },
 		{ "netns", test_netns },
 		{ "crash", test_crash },
+		{ "badblob", test_badblob },
 		{ "read", test_read },
 		{ "sleep", test_sleep },
 		{ "stopped", test_stopped },

@@ -117,7 +117,10 @@ COMPEL_API int compel_syscall(struct compel_ctl *ctl, long nr, long *ret,
 /**
  * Map @blob into the task through a shared memfd area (also mapped here, so arguments are
  * exchanged through memory, never word by word with ptrace), start it as a daemon on a control
- * socket, and wait for it to report ready. Returns 0 or -errno; on failure the task is cured.
+ * socket, and wait for it to report ready. Returns 0 or -errno; on failure the task is cured
+ * (area unmapped, registers, FPU state and mask restored) and @ctl stays valid: free it with
+ * compel_cure() or compel_ctl_free(). Signals stay blocked from the first remote syscall until
+ * cure (they are delivered after release). Only the thread @pid runs: seize the others first.
  */
 COMPEL_API int compel_infect(struct compel_ctl *ctl, const struct compel_blob_desc *blob,
 			     const struct compel_infect_opts *opts);
