@@ -999,7 +999,7 @@ static void child_fill_args(struct child *ch, struct restorer_args *a)
 	const MmEntry *mm = c->mm;
 	const CoreEntry *core = c->core;
 	const ThreadCoreEntry *th = core->thread_core;
-	uint64_t sigmask = 0, xfeatures, dst, size;
+	uint64_t sigmask = ~0ULL, xfeatures, dst, size;
 	char *base = (char *)a;
 	size_t off = sizeof(*a);
 	int ret;
@@ -1050,10 +1050,6 @@ static void child_fill_args(struct child *ch, struct restorer_args *a)
 	a->dumpable = core->tc->has_dumpable ? (int)core->tc->dumpable :
 		      mm->has_dumpable ? (int)mm->dumpable : -1;
 
-	if (core->tc->has_blk_sigset)
-		sigmask = core->tc->blk_sigset;
-	else if (th && th->has_blk_sigset)
-		sigmask = th->blk_sigset;
 	xfeatures = c->inv->has_xfeatures ? c->inv->xfeatures : core->thread_info->fpregs->xcr0;
 	off = ALIGN_UP(off, 64);
 	ret = arch_build_sigframe(core->thread_info->gpregs, core->thread_info->fpregs, xfeatures,
@@ -1153,6 +1149,32 @@ static void child_sigactions(struct child *ch)
 	}
 }
 
+/* Pending signals go back as they were queued; all signals are blocked, so they wait. */
+static void child_pending(struct child *ch)
+{
+	const TaskCoreEntry *tc = ch->c->core->tc;
+	const ThreadCoreEntry *th = ch->c->core->thread_core;
+	siginfo_t si;
+	size_t i;
+
+	for (i = 0; i < tc->n_shared_siginfo; i++) {
+		if (tc->shared_siginfo[i].len != sizeof(si))
+			child_fail(ch, "core-%d.img: a pending signal of %zu bytes", ch->c->pid,
+				   tc->shared_siginfo[i].len);
+		memcpy(&si, tc->shared_siginfo[i].data, sizeof(si));
+		if (syscall(SYS_rt_sigqueueinfo, ch->c->pid, si.si_signo, &si))
+			child_perror(ch, "cannot queue the pending signal %d", si.si_signo);
+	}
+	for (i = 0; th && i < th->n_siginfo; i++) {
+		if (th->siginfo[i].len != sizeof(si))
+			child_fail(ch, "core-%d.img: a pending signal of %zu bytes", ch->c->pid,
+				   th->siginfo[i].len);
+		memcpy(&si, th->siginfo[i].data, sizeof(si));
+		if (syscall(SYS_rt_tgsigqueueinfo, ch->c->pid, ch->c->pid, si.si_signo, &si))
+			child_perror(ch, "cannot queue the pending signal %d", si.si_signo);
+	}
+}
+
 static __noreturn void child_jump(struct child *ch)
 {
 	uint64_t rst = ch->area + ch->premap_len;
@@ -1170,6 +1192,7 @@ static __noreturn void child_jump(struct child *ch)
 	if (prctl(PR_SET_NAME, ch->c->core->tc->comm))
 		child_perror(ch, "cannot set the comm");
 	child_sigactions(ch);
+	child_pending(ch);
 	child_list_unmap(ch, a);
 	arch_jump_to_restorer(rst, args_addr + ch->args_len + RESTORER_STACK_SIZE, args_addr);
 }
@@ -1371,9 +1394,16 @@ static int rst_finish(struct rst_ctx *c)
 {
 	struct __ptrace_syscall_info info;
 	struct user_regs_struct regs;
+	const ThreadCoreEntry *th = c->core->thread_core;
+	uint64_t mask = 0;
 	long last_nr = -1;
 	int status, ret;
 	char go = 1;
+
+	if (c->core->tc->has_blk_sigset)
+		mask = c->core->tc->blk_sigset;
+	else if (th && th->has_blk_sigset)
+		mask = th->blk_sigset;
 
 	if (ptrace(PTRACE_SEIZE, c->child, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL))
 		return pr_err_ret(-errno, "cannot trace pid %d", c->pid);
@@ -1398,6 +1428,9 @@ static int rst_finish(struct rst_ctx *c)
 	ret = unmap_restorer(c, &regs);
 	if (ret)
 		return ret;
+	/* The frame kept every signal blocked while we worked; now the task's own mask. */
+	if (ptrace(PTRACE_SETSIGMASK, c->child, sizeof(mask), &mask))
+		return pr_err_ret(-errno, "cannot set the signal mask of pid %d", c->pid);
 	if (ptrace(PTRACE_DETACH, c->child, 0, 0))
 		return pr_err_ret(-errno, "cannot detach from pid %d", c->pid);
 	pr_info("pid %d is running", c->pid);
