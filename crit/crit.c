@@ -1,7 +1,7 @@
 /*
  * crit: the image decoder.
  *
- *   crit decode -i FILE [-o OUT] [--pretty]   an image as JSON (the magic picks the kind)
+ *   crit decode -i FILE [-o OUT] [--pretty] [--hex]   an image as JSON (the magic picks the kind)
  *   crit encode [-i JSON] -o FILE             JSON back to the image, byte for byte
  *   crit show DIR                             the images of a directory with entry counts
  *
@@ -41,11 +41,12 @@ static void __attribute__((format(printf, 1, 2))) die_msg(const char *fmt, ...)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: crit decode -i FILE [-o OUT] [--pretty]\n"
+		"usage: crit decode -i FILE [-o OUT] [--pretty] [--hex]\n"
 		"       crit encode [-i JSON] -o FILE\n"
 		"       crit show DIR\n"
 		"decode prints an image as JSON; encode writes the image a JSON document\n"
-		"describes (\"-\" or no -i: stdin); show lists the images of a directory.\n");
+		"describes (\"-\" or no -i: stdin); show lists the images of a directory.\n"
+		"--hex: unsigned 64-bit fields (addresses) as \"0x...\" strings.\n");
 }
 
 /* A growing array of decoded messages */
@@ -109,8 +110,9 @@ static int raw_size(struct cr_img *img, unsigned long long *ret_size)
 	return 0;
 }
 
-static int decode(const char *in, const char *out, bool pretty)
+static int decode(const char *in, const char *out, unsigned int flags)
 {
+	bool pretty = flags & PB_JSON_PRETTY;
 	struct msgs m = {};
 	struct cr_img *img = NULL;
 	unsigned long long size = 0;
@@ -155,7 +157,7 @@ static int decode(const char *in, const char *out, bool pretty)
 			fputc(',', f);
 		if (pretty)
 			fputs("\n    ", f);
-		pb_to_json(f, m.v[i], pretty, 2);
+		pb_to_json(f, m.v[i], flags, 2);
 	}
 	fputs(pretty ? (m.n ? "\n  ]\n}\n" : "]\n}\n") : "]}\n", f);
 
@@ -360,11 +362,12 @@ int main(int argc, char **argv)
 		{ "in", required_argument, NULL, 'i' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "pretty", no_argument, NULL, 'p' },
+		{ "hex", no_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	const char *cmd, *in = NULL, *out = NULL;
-	bool pretty = false;
+	unsigned int flags = 0;
 	int c;
 
 	if (argc < 2) {
@@ -377,7 +380,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "i:o:ph", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:o:pxh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			in = optarg;
@@ -386,7 +389,10 @@ int main(int argc, char **argv)
 			out = optarg;
 			break;
 		case 'p':
-			pretty = true;
+			flags |= PB_JSON_PRETTY;
+			break;
+		case 'x':
+			flags |= PB_JSON_HEX;
 			break;
 		case 'h':
 			usage(stdout);
@@ -398,7 +404,7 @@ int main(int argc, char **argv)
 	}
 
 	if (!strcmp(cmd, "decode") && in && optind == argc)
-		return decode(in, out, pretty);
+		return decode(in, out, flags);
 	if (!strcmp(cmd, "encode") && out && optind == argc)
 		return encode(in, out);
 	if (!strcmp(cmd, "show") && optind == argc - 1 && !in && !out)

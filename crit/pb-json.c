@@ -95,8 +95,8 @@ static void put_float(FILE *f, double v, int digits)
 		fprintf(f, "%.*g", digits, v);
 }
 
-static void put_value(FILE *f, const ProtobufCFieldDescriptor *fd, const void *v, bool pretty,
-		      int indent)
+static void put_value(FILE *f, const ProtobufCFieldDescriptor *fd, const void *v,
+		      unsigned int flags, int indent)
 {
 	const ProtobufCEnumValue *ev;
 	const ProtobufCBinaryData *bd;
@@ -118,7 +118,10 @@ static void put_value(FILE *f, const ProtobufCFieldDescriptor *fd, const void *v
 		break;
 	case PROTOBUF_C_TYPE_UINT64:
 	case PROTOBUF_C_TYPE_FIXED64:
-		fprintf(f, "%" PRIu64, *(const uint64_t *)v);
+		if (flags & PB_JSON_HEX)
+			fprintf(f, "\"0x%" PRIx64 "\"", *(const uint64_t *)v);
+		else
+			fprintf(f, "%" PRIu64, *(const uint64_t *)v);
 		break;
 	case PROTOBUF_C_TYPE_FLOAT:
 		put_float(f, *(const float *)v, 9);
@@ -146,7 +149,7 @@ static void put_value(FILE *f, const ProtobufCFieldDescriptor *fd, const void *v
 		fputc('"', f);
 		break;
 	case PROTOBUF_C_TYPE_MESSAGE:
-		pb_to_json(f, *(ProtobufCMessage *const *)v, pretty, indent);
+		pb_to_json(f, *(ProtobufCMessage *const *)v, flags, indent);
 		break;
 	}
 }
@@ -221,11 +224,11 @@ static void put_unknown(FILE *f, const ProtobufCMessage *m, bool pretty, int ind
 	fputc(']', f);
 }
 
-void pb_to_json(FILE *f, const ProtobufCMessage *m, bool pretty, int indent)
+void pb_to_json(FILE *f, const ProtobufCMessage *m, unsigned int flags, int indent)
 {
 	const ProtobufCMessageDescriptor *d = m->descriptor;
 	const ProtobufCFieldDescriptor *fd;
-	bool first = true, nested;
+	bool pretty = flags & PB_JSON_PRETTY, first = true, nested;
 	const char *base;
 	unsigned int i;
 	size_t n, k, es;
@@ -244,7 +247,7 @@ void pb_to_json(FILE *f, const ProtobufCMessage *m, bool pretty, int indent)
 		fputs(pretty ? ": " : ":", f);
 		base = MEMBER(m, fd->offset);
 		if (fd->label != PROTOBUF_C_LABEL_REPEATED) {
-			put_value(f, fd, base, pretty, indent + 1);
+			put_value(f, fd, base, flags, indent + 1);
 			continue;
 		}
 		/* repeated: the member is a pointer to the array */
@@ -257,7 +260,7 @@ void pb_to_json(FILE *f, const ProtobufCMessage *m, bool pretty, int indent)
 				fputs(pretty && !nested ? ", " : ",", f);
 			if (nested)
 				newline(f, pretty, indent + 2);
-			put_value(f, fd, base + k * es, pretty, indent + 2);
+			put_value(f, fd, base + k * es, flags, indent + 2);
 		}
 		if (nested)
 			newline(f, pretty, indent + 1);

@@ -12,8 +12,13 @@
 
 struct json;
 
-/* Write @msg to @f as a JSON object; @pretty: indented, starting at @indent levels. */
-void pb_to_json(FILE *f, const ProtobufCMessage *msg, bool pretty, int indent);
+enum pb_json_flags {
+	PB_JSON_PRETTY	= 1 << 0,	/* indented, one field a line */
+	PB_JSON_HEX	= 1 << 1,	/* unsigned 64-bit fields as "0x..." strings */
+};
+
+/* Write @msg to @f as a JSON object (enum pb_json_flags @flags), @indent levels deep. */
+void pb_to_json(FILE *f, const ProtobufCMessage *msg, unsigned int flags, int indent);
 
 /*
  * Build a message of type @desc from the JSON object @j. Returns 0 and *@ret_msg (free it with

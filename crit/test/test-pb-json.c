@@ -42,7 +42,7 @@ static uint8_t *pack(const ProtobufCMessage *m, size_t *ret_len)
 	return buf;
 }
 
-static char *to_json(const ProtobufCMessage *m, bool pretty)
+static char *to_json(const ProtobufCMessage *m, unsigned int flags)
 {
 	char *text = NULL;
 	size_t len;
@@ -50,7 +50,7 @@ static char *to_json(const ProtobufCMessage *m, bool pretty)
 
 	if (!f)
 		abort();
-	pb_to_json(f, m, pretty, 0);
+	pb_to_json(f, m, flags, 0);
 	fclose(f);
 	return text;
 }
@@ -77,15 +77,15 @@ static void round_trip(const char *what, const uint8_t *wire, size_t len)
 	char err[512], *text;
 	size_t blen;
 	uint8_t *b;
-	int pretty;
+	unsigned int flags;
 
 	m = protobuf_c_message_unpack(&all_types__descriptor, NULL, len, wire);
 	if (!m) {
 		fail("%s: the test message does not unpack", what);
 		return;
 	}
-	for (pretty = 0; pretty < 2; pretty++) {
-		text = to_json(m, pretty);
+	for (flags = 0; flags < 4; flags++) {		/* compact, pretty, hex, both */
+		text = to_json(m, flags);
 		if (getenv("TEST_VERBOSE"))
 			printf("%s\n", text);
 		if (from_text(&all_types__descriptor, text, &back, err, sizeof(err))) {
@@ -95,8 +95,8 @@ static void round_trip(const char *what, const uint8_t *wire, size_t len)
 		}
 		b = pack(back, &blen);
 		if (blen != len || memcmp(b, wire, len))
-			fail("%s (%s): bytes differ after the round trip\n%s", what,
-			     pretty ? "pretty" : "compact", text);
+			fail("%s (flags %u): bytes differ after the round trip\n%s", what, flags,
+			     text);
 		free(b);
 		free(text);
 		protobuf_c_message_free_unpacked(back, NULL);
@@ -116,7 +116,7 @@ static void mangle(const uint8_t *wire, size_t len)
 	m = protobuf_c_message_unpack(&all_types__descriptor, NULL, len, wire);
 	if (!m)
 		return;
-	text = to_json(m, false);
+	text = to_json(m, 0);
 	tlen = strlen(text);
 	buf = malloc(tlen + 1);
 	for (i = 0; i < tlen + 3000; i++) {

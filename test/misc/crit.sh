@@ -48,7 +48,7 @@ for json in "$data"/*.json; do
 		fail "$name: encode of the shipped JSON failed"
 		continue
 	fi
-	for mode in "" --pretty; do
+	for mode in "" --pretty "--pretty --hex"; do
 		"$CRIT" decode -i "$img" -o "$tmp/$name.json" $mode || fail "$name: decode $mode"
 		"$CRIT" encode -i "$tmp/$name.json" -o "$tmp/$name.img" || fail "$name: re-encode $mode"
 		cmp -s "$img" "$tmp/$name.img" || fail "$name: decode $mode + encode changed the bytes"
