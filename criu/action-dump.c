@@ -230,6 +230,24 @@ static int step_proc(struct dump_ctx *dc)
 
 /* ---- the parasite ---- */
 
+/* What needs a syscall run in the task, before the parasite is there (compel refuses then). */
+static int step_remote(struct dump_ctx *dc)
+{
+	struct compel_ctl *ctl = NULL;
+	int ret, ret2;
+
+	ret = compel_prepare(dc->pid, &ctl);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot prepare task %d for remote syscalls", dc->pid);
+	ret = mm_collect_brk(dc, ctl);
+	if (ret == 0)
+		ret = core_collect_sigactions(dc, ctl);
+	ret2 = compel_cure(ctl);	/* registers, FPU state and mask back as they were */
+	if (ret2 < 0 && ret == 0)
+		ret = pr_err_ret(ret2, "cannot restore task %d after remote syscalls", dc->pid);
+	return ret;
+}
+
 static int step_infect(struct dump_ctx *dc)
 {
 	int ret;
@@ -305,7 +323,7 @@ static const struct dump_step dump_steps[] = {
 	{ "seize",		step_seize,		undo_seize },
 	{ "proc",		step_proc,		NULL },
 	{ "mm",			mm_collect,		NULL },
-	{ "brk",		mm_collect_brk,		NULL },
+	{ "remote syscalls",	step_remote,		NULL },
 	{ "fs",			fs_collect,		NULL },
 	{ "files",		files_collect,		NULL },
 	{ "page listing",	pages_collect,		NULL },

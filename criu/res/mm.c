@@ -235,17 +235,12 @@ int mm_collect(struct dump_ctx *dc)
  * The program break is not in /proc: run brk(0) in the seized task, before it is infected
  * (compel runs no single syscalls while its parasite is active).
  */
-int mm_collect_brk(struct dump_ctx *dc)
+int mm_collect_brk(struct dump_ctx *dc, struct compel_ctl *ctl)
 {
-	struct compel_ctl *ctl = NULL;
 	long brk = 0;
 	int ret;
 
-	ret = compel_prepare(dc->pid, &ctl);
-	if (ret < 0)
-		return pr_err_ret(ret, "cannot prepare task %d for a syscall", dc->pid);
 	ret = compel_syscall(ctl, __NR_brk, &brk, 0, 0, 0, 0, 0, 0);
-	compel_ctl_free(ctl);
 	if (ret < 0)
 		return pr_err_ret(ret, "cannot run brk(0) in task %d", dc->pid);
 	if (brk <= 0 || (uint64_t)brk < dc->stat.start_brk) {

@@ -61,6 +61,11 @@ struct dump_vma {
 	enum vma_dump dump;
 };
 
+/* One signal's disposition: the kernel's struct sigaction, as rt_sigaction(2) reports it. */
+struct dump_sigaction {
+	uint64_t handler, flags, restorer, mask;
+};
+
 /* The state of one dump of one process, passed explicitly to every step. */
 struct dump_ctx {
 	const struct cr_opts *opts;	/* borrowed */
@@ -85,6 +90,7 @@ struct dump_ctx {
 	int nr_fds;
 	uint32_t exe_id, cwd_id, root_id;
 	uint64_t brk;			/* the program break, brk(0) */
+	struct dump_sigaction sigactions[64];	/* signals 1..64 */
 
 	/* pages */
 	struct page_runs runs;		/* owned: the pages to dump, in address order */
@@ -118,7 +124,8 @@ int fs_dump(struct dump_ctx *dc);			/* writes fs-PID.img */
 
 /* mm.c: VMAs, the files behind them, exe, auxv. */
 int mm_collect(struct dump_ctx *dc);
-int mm_collect_brk(struct dump_ctx *dc);		/* seized, not infected */
+/* Remote syscalls in the seized task before infection (@ctl: compel_prepare()d). */
+int mm_collect_brk(struct dump_ctx *dc, struct compel_ctl *ctl);
 int mm_dump(struct dump_ctx *dc);			/* writes mm-PID.img */
 
 /* pages.c: which pages, then moving them through the parasite. */
@@ -126,6 +133,7 @@ int pages_collect(struct dump_ctx *dc);
 int pages_dump(struct dump_ctx *dc);			/* writes pagemap-PID.img, pages-PID.img */
 
 /* task-core.c: registers and task state; the process tree entry. */
+int core_collect_sigactions(struct dump_ctx *dc, struct compel_ctl *ctl);	/* as above */
 int core_dump(struct dump_ctx *dc);			/* writes core-PID.img */
 int pstree_dump(struct dump_ctx *dc);			/* writes pstree.img */
 

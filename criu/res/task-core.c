@@ -13,8 +13,12 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/user.h>
+
+#include "common/page.h"
 
 #include "core/image.h"
 #include "core/log.h"
@@ -69,6 +73,55 @@ static void regs_restart_syscall(pid_t pid, struct user_regs_struct *r)
 	}
 	pr_debug("task %d: syscall %llu interrupted, restarted at %#llx", pid,
 		 (unsigned long long)r->orig_rax, (unsigned long long)r->rip);
+}
+
+/*
+ * Signal dispositions: rt_sigaction(sig, NULL, buf) run in the task for every signal, into a
+ * scratch page mapped in the task for the purpose, read back with process_vm_readv().
+ */
+static int sigactions_read(struct dump_ctx *dc, struct compel_ctl *ctl, unsigned long buf)
+{
+	struct iovec local, remote;
+	long r;
+	int sig, ret;
+
+	for (sig = 1; sig <= 64; sig++) {
+		ret = compel_syscall(ctl, __NR_rt_sigaction, &r, sig, 0,
+				     buf + (sig - 1) * sizeof(struct dump_sigaction), 8, 0, 0);
+		if (ret < 0)
+			return pr_err_ret(ret, "cannot run rt_sigaction(%d) in task %d", sig, dc->pid);
+		if (r < 0)
+			return pr_err_ret((int)r, "rt_sigaction(%d) in task %d failed", sig, dc->pid);
+	}
+	local.iov_base = dc->sigactions;
+	local.iov_len = sizeof(dc->sigactions);
+	remote.iov_base = (void *)buf;
+	remote.iov_len = sizeof(dc->sigactions);
+	if (process_vm_readv(dc->pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(dc->sigactions))
+		return pr_err_ret(-errno, "cannot read the signal actions of task %d", dc->pid);
+	return 0;
+}
+
+int core_collect_sigactions(struct dump_ctx *dc, struct compel_ctl *ctl)
+{
+	long buf = 0, r;
+	int ret, ret2;
+
+	ret = compel_syscall(ctl, __NR_mmap, &buf, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot run mmap in task %d", dc->pid);
+	if (buf < 0 && buf > -4096)
+		return pr_err_ret((int)buf, "cannot map a scratch page in task %d", dc->pid);
+
+	ret = sigactions_read(dc, ctl, buf);
+
+	ret2 = compel_syscall(ctl, __NR_munmap, &r, buf, PAGE_SIZE, 0, 0, 0, 0);
+	if (ret2 < 0 || r < 0) {
+		pr_err("cannot unmap the scratch page at %#lx of task %d", buf, dc->pid);
+		return ret ? ret : -EIO;
+	}
+	return ret;
 }
 
 static void regs_to_entry(const struct user_regs_struct *r, UserX86RegsEntry *e)
@@ -130,11 +183,12 @@ int core_dump(struct dump_ctx *dc)
 	TaskCoreEntry tc = TASK_CORE_ENTRY__INIT;
 	ThreadCoreEntry th = THREAD_CORE_ENTRY__INIT;
 	CoreEntry core = CORE_ENTRY__INIT;
+	SigactionEntry sa[64], *sa_ptrs[64];
 	struct user_regs_struct regs;
 	const void *xsave;
 	size_t xsave_size;
 	uint64_t sigmask, xstate_bv;
-	int ret;
+	int ret, i;
 
 	ret = compel_get_regs(dc->ctl, &regs);
 	if (!ret)
@@ -173,6 +227,16 @@ int core_dump(struct dump_ctx *dc)
 	tc.pdeath_sig = dc->misc.pdeath_sig;
 	tc.has_dumpable = true;
 	tc.dumpable = dc->misc.dumpable;
+	for (i = 0; i < 64; i++) {
+		sigaction_entry__init(&sa[i]);
+		sa[i].sigaction = dc->sigactions[i].handler;
+		sa[i].flags = dc->sigactions[i].flags;
+		sa[i].restorer = dc->sigactions[i].restorer;
+		sa[i].mask = dc->sigactions[i].mask;
+		sa_ptrs[i] = &sa[i];
+	}
+	tc.n_sigactions = 64;
+	tc.sigactions = sa_ptrs;
 
 	th.tid = dc->pid;
 	th.has_blk_sigset = true;
