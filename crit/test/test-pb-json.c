@@ -137,79 +137,93 @@ static void mangle(const uint8_t *wire, size_t len)
 	protobuf_c_message_free_unpacked(m, NULL);
 }
 
-static void test_all_types(void)
+/* The values of the test message: extremes of every type */
+static Inner in = INNER__INIT, k1 = INNER__INIT, k2 = INNER__INIT, cm = INNER__INIT;
+static Inner *kids[2] = { &k1, &k2 }, *ins[2] = { &k1, &in };
+static int32_t ri32[3] = { INT32_MIN, 0, INT32_MAX };
+static int64_t rs64[3] = { INT64_MIN, -1, INT64_MAX };
+static double rdb[6] = { 0.1, -0.0, 1e308, 5e-324, INFINITY, -INFINITY };
+static char *rs[3] = { "", "a\"b\\c/d\n\t\x01\x1f\x7f", "\xc3\xa9t\xc3\xa9 \xf0\x9f\x98\x80" };
+static uint8_t all[256];
+static ProtobufCBinaryData rby[2] = { { 0, NULL }, { 256, all } };
+static Color rcol[3] = { COLOR__BLUE, COLOR__RED, 7 };
+static protobuf_c_boolean rb[2] = { 1, 0 };
+static uint32_t rf32[2] = { 0, UINT32_MAX };
+static float rfl[3] = { 0.1f, 3.4028235e38f, -1.17549435e-38f };
+
+static void fill_scalars(AllTypes *a)
 {
-	AllTypes a = ALL_TYPES__INIT;
-	Inner in = INNER__INIT, k1 = INNER__INIT, k2 = INNER__INIT, *kids[2] = { &k1, &k2 };
-	Inner *ins[2] = { &k1, &in }, cm = INNER__INIT;
-	int32_t ri32[3] = { INT32_MIN, 0, INT32_MAX };
-	int64_t rs64[3] = { INT64_MIN, -1, INT64_MAX };
-	double rdb[6] = { 0.1, -0.0, 1e308, 5e-324, INFINITY, -INFINITY };
-	char *rs[3] = { "", "a\"b\\c/d\n\t\x01\x1f\x7f", "\xc3\xa9t\xc3\xa9 \xf0\x9f\x98\x80" };
-	static uint8_t all[256];
-	ProtobufCBinaryData rby[2] = { { 0, NULL }, { 256, all } };
-	Color rcol[3] = { COLOR__BLUE, COLOR__RED, 7 };
-	protobuf_c_boolean rb[2] = { 1, 0 };
-	uint32_t rf32[2] = { 0, UINT32_MAX };
-	float rfl[3] = { 0.1f, 3.4028235e38f, -1.17549435e-38f };
-	uint8_t *wire, *ext;
-	size_t len, i;
+	size_t i;
 
 	for (i = 0; i < 256; i++)
 		all[i] = i;
-	a.i32 = INT32_MIN;
-	a.s32 = -1;
-	a.sf32 = INT32_MIN;
-	a.u32 = UINT32_MAX;
-	a.f32 = 0x80000000u;
-	a.i64 = INT64_MIN;
-	a.s64 = INT64_MIN;
-	a.sf64 = -2;
-	a.u64 = UINT64_MAX;
-	a.f64 = 0x8000000000000000ull;
-	a.fl = 0.1f;
-	a.db = 1.0 / 3;
-	a.b = 1;
-	a.col = COLOR__BLUE;
-	a.s = "caf\xc3\xa9 \"quoted\" \\ back\nslash";
-	a.by.len = 256;
-	a.by.data = all;
+	a->i32 = INT32_MIN;
+	a->s32 = -1;
+	a->sf32 = INT32_MIN;
+	a->u32 = UINT32_MAX;
+	a->f32 = 0x80000000u;
+	a->i64 = INT64_MIN;
+	a->s64 = INT64_MIN;
+	a->sf64 = -2;
+	a->u64 = UINT64_MAX;
+	a->f64 = 0x8000000000000000ull;
+	a->fl = 0.1f;
+	a->db = 1.0 / 3;
+	a->b = 1;
+	a->col = COLOR__BLUE;
+	a->s = "caf\xc3\xa9 \"quoted\" \\ back\nslash";
+	a->by.len = 256;
+	a->by.data = all;
+}
+
+static void fill_nested(AllTypes *a)
+{
 	k1.has_a = 1;
 	k1.a = 1;
 	k2.has_a = 0;
 	in.n_kids = 2;
 	in.kids = kids;
-	a.in = &in;
-	a.n_ins = 2;
-	a.ins = ins;
-	a.n_ri32 = 3;
-	a.ri32 = ri32;
-	a.n_rs64 = 3;
-	a.rs64 = rs64;
-	a.n_rdb = 6;
-	a.rdb = rdb;
-	a.n_rs = 3;
-	a.rs = rs;
-	a.n_rby = 2;
-	a.rby = rby;
-	a.n_rcol = 3;
-	a.rcol = rcol;
-	a.n_rb = 2;
-	a.rb = rb;
-	a.os = "not the default";
-	a.has_oi = 1;
-	a.oi = 5;		/* present, though equal to the default */
-	a.has_ob = 1;
-	a.ob.len = 0;
-	a.n_rf32 = 2;
-	a.rf32 = rf32;
-	a.n_rfl = 3;
-	a.rfl = rfl;
-	a.choice_case = ALL_TYPES__CHOICE_C_MSG;
+	a->in = &in;
+	a->n_ins = 2;
+	a->ins = ins;
+	a->n_ri32 = 3;
+	a->ri32 = ri32;
+	a->n_rs64 = 3;
+	a->rs64 = rs64;
+	a->n_rdb = 6;
+	a->rdb = rdb;
+	a->n_rs = 3;
+	a->rs = rs;
+	a->n_rby = 2;
+	a->rby = rby;
+	a->n_rcol = 3;
+	a->rcol = rcol;
+	a->n_rb = 2;
+	a->rb = rb;
+	a->os = "not the default";
+	a->has_oi = 1;
+	a->oi = 5;		/* present, though equal to the default */
+	a->has_ob = 1;
+	a->ob.len = 0;
+	a->n_rf32 = 2;
+	a->rf32 = rf32;
+	a->n_rfl = 3;
+	a->rfl = rfl;
+	a->choice_case = ALL_TYPES__CHOICE_C_MSG;
 	cm.has_a = 1;
 	cm.a = 9;
-	a.c_msg = &cm;
+	a->c_msg = &cm;
 
+}
+
+static void test_all_types(void)
+{
+	AllTypes a = ALL_TYPES__INIT;
+	uint8_t *wire, *ext;
+	size_t len;
+
+	fill_scalars(&a);
+	fill_nested(&a);
 	wire = pack(&a.base, &len);
 	round_trip("all types", wire, len);
 	mangle(wire, len);

@@ -480,14 +480,13 @@ static int expect_read_error(const char *what, enum img_kind kind, unsigned int 
 	return ret;
 }
 
-static int test_corrupt(void)
+/* Broken files: missing, bad magic, shorter than the magic */
+static int test_corrupt_open(void)
 {
-	uint8_t buf[256], good[64];
-	PstreeEntry pe = PSTREE_ENTRY__INIT;
-	size_t n, glen;
 	uint32_t core_magic = img_desc(IMG_CORE)->magic, mm_magic = img_desc(IMG_MM)->magic;
-	char exp[128];
 	struct cr_img *img;
+	uint8_t buf[16];
+	char exp[128];
 	int ret = 0, r;
 
 	/* missing file */
@@ -512,6 +511,19 @@ static int test_corrupt(void)
 	put32(buf, core_magic);
 	ret |= expect_read_error("short magic", IMG_CORE, 1, buf, 2, -EBADMSG,
 				 "truncated magic at offset 0", "(2 of 4 bytes)");
+	return ret ? -1 : 0;
+}
+
+/* Broken entries: framing, sizes, contents */
+static int test_corrupt_entries(void)
+{
+	uint32_t core_magic = img_desc(IMG_CORE)->magic;
+	PstreeEntry pe = PSTREE_ENTRY__INIT;
+	uint8_t buf[256], good[64];
+	struct cr_img *img;
+	size_t n, glen;
+	char exp[128];
+	int ret = 0, r;
 
 	/* a good pstree entry at offset 4, then a truncated length prefix at offset 4 + 4 + glen */
 	pe.pid = 1;
@@ -759,7 +771,8 @@ int main(void)
 		{ "fs/files/fdinfo", test_small_kinds },
 		{ "pages", test_pages },
 		{ "open_path", test_open_path },
-		{ "corrupt", test_corrupt },
+		{ "corrupt files", test_corrupt_open },
+		{ "corrupt entries", test_corrupt_entries },
 		{ "inventory check", test_inventory_check },
 		{ "write errors", test_write_errors },
 		{ "mangled", test_mangled },
