@@ -7,7 +7,9 @@
  * Non-logging: functions return 0 (or a count) or a negative errno. When a read or a check fails,
  * img_error() gives a one-line message naming the file and the byte offset, e.g.
  *   "pstree.img: truncated entry at offset 24 (needs 40 bytes, 16 left)"
- * which the caller logs once.
+ * which the caller logs once. Offsets: the magic is at 0; a length-prefix problem (truncated,
+ * oversized) names the offset of the prefix; a payload problem (truncated, cannot unpack) names
+ * the offset of the payload. Entries are at most IMG_ENTRY_MAX (image-desc.h, 64 MiB).
  */
 #ifndef CRIU_IMAGE_H
 #define CRIU_IMAGE_H
