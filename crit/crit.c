@@ -281,6 +281,19 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* For inventory.img: why the set cannot be restored, if it cannot. */
+static const char *inventory_note(struct cr_img *img, const struct msgs *m, char *buf, size_t len)
+{
+	if (img_kind_of(img) != IMG_INVENTORY || m->n != 1 || len < 4)
+		return "";
+	buf[0] = ' ';
+	buf[1] = '(';
+	if (img_check_inventory((const struct InventoryEntry *)m->v[0], buf + 2, len - 3) == 0)
+		return "";
+	strcat(buf, ")");
+	return buf;
+}
+
 /* One line about image @name of @dir; returns 0, or 1 when the image is broken. */
 static int show_one(const char *dir, const char *name)
 {
@@ -306,8 +319,8 @@ static int show_one(const char *dir, const char *name)
 	} else {
 		ret = read_all(img, &m);
 		if (ret == 0)
-			printf("%-24s %-10s %8zu %s\n", name, img_desc(img_kind_of(img))->name, m.n,
-			       m.n == 1 ? "entry" : "entries");
+			printf("%-24s %-10s %8zu %s%s\n", name, img_desc(img_kind_of(img))->name, m.n,
+			       m.n == 1 ? "entry" : "entries", inventory_note(img, &m, err, sizeof(err)));
 		else
 			printf("%-24s %-10s %s\n", name, img_desc(img_kind_of(img))->name,
 			       ret == -ENOMEM ? "out of memory" : img_error(img));

@@ -70,6 +70,12 @@ grep -q '^pagemap-42.img  *pagemap  *4 entries$' "$tmp/show" || fail "show: page
 grep -q '^pages-1.img  *pages  *2 pages (8192 bytes)$' "$tmp/show" || fail "show: pages line"
 [ "$(wc -l <"$tmp/show")" -eq $((n + 1)) ] || fail "show: $(wc -l <"$tmp/show") lines for $((n + 1)) images"
 
+# show tells an incomplete set
+mkdir "$tmp/inc"
+printf '{"magic": "inventory", "entries": [{"img_version": 1, "root_pid": 1, "kind": "DUMP", "complete": false}]}' |
+	"$CRIT" encode -o "$tmp/inc/inventory.img" || fail "encode from stdin"
+"$CRIT" show "$tmp/inc" | grep -q 'the image set is incomplete' || fail "show: incomplete set not told"
+
 # the unknown fields of a newer image survive
 "$CRIT" decode -i "$tmp/set/pstree.img" | grep -q '"__unknown":\[{"tag":20,' ||
 	fail "pstree: unknown fields not shown"
