@@ -54,6 +54,10 @@ void dump_ctx_release(struct dump_ctx *dc)
 	dc->fds = NULL;
 	dc->nr_fds = 0;
 	page_runs_release(&dc->runs);
+	free(dc->shared_si);
+	dc->shared_si = NULL;
+	free(dc->thread_si);
+	dc->thread_si = NULL;
 }
 
 /* ---- validation: nothing touches the task before it passes ---- */
@@ -324,6 +328,7 @@ static const struct dump_step dump_steps[] = {
 	{ "proc",		step_proc,		NULL },
 	{ "mm",			mm_collect,		NULL },
 	{ "remote syscalls",	step_remote,		NULL },
+	{ "pending signals",	core_collect_pending,	NULL },
 	{ "fs",			fs_collect,		NULL },
 	{ "files",		files_collect,		NULL },
 	{ "page listing",	pages_collect,		NULL },

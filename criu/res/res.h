@@ -66,6 +66,11 @@ struct dump_sigaction {
 	uint64_t handler, flags, restorer, mask;
 };
 
+/* A pending signal: the raw siginfo_t PTRACE_PEEKSIGINFO gives. */
+struct dump_siginfo {
+	uint8_t raw[128];
+};
+
 /* The state of one dump of one process, passed explicitly to every step. */
 struct dump_ctx {
 	const struct cr_opts *opts;	/* borrowed */
@@ -91,6 +96,10 @@ struct dump_ctx {
 	uint32_t exe_id, cwd_id, root_id;
 	uint64_t brk;			/* the program break, brk(0) */
 	struct dump_sigaction sigactions[64];	/* signals 1..64 */
+	struct dump_siginfo *shared_si;	/* owned: pending for the process */
+	int nr_shared_si;
+	struct dump_siginfo *thread_si;	/* owned: pending for the (main) thread */
+	int nr_thread_si;
 
 	/* pages */
 	struct page_runs runs;		/* owned: the pages to dump, in address order */
@@ -133,6 +142,7 @@ int pages_collect(struct dump_ctx *dc);
 int pages_dump(struct dump_ctx *dc);			/* writes pagemap-PID.img, pages-PID.img */
 
 /* task-core.c: registers and task state; the process tree entry. */
+int core_collect_pending(struct dump_ctx *dc);		/* seized */
 int core_collect_sigactions(struct dump_ctx *dc, struct compel_ctl *ctl);	/* as above */
 int core_dump(struct dump_ctx *dc);			/* writes core-PID.img */
 int pstree_dump(struct dump_ctx *dc);			/* writes pstree.img */

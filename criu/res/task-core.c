@@ -13,13 +13,16 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 
 #include "common/page.h"
 
+#include "common/cleanup.h"
 #include "core/image.h"
 #include "core/log.h"
 #include "images/core.pb-c.h"
@@ -124,6 +127,71 @@ int core_collect_sigactions(struct dump_ctx *dc, struct compel_ctl *ctl)
 	return ret;
 }
 
+/* The queue of pending signals (@shared: the process's, else the thread's), as the tracer sees it. */
+static int pending_read(pid_t pid, bool shared, struct dump_siginfo **ret_si, int *ret_nr)
+{
+	struct __ptrace_peeksiginfo_args a = { .flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0 };
+	struct dump_siginfo *si = NULL, *n;
+	int nr = 0, cap = 0;
+	long got;
+
+	for (;;) {
+		if (nr == cap) {
+			cap = cap ? cap * 2 : 16;
+			n = realloc(si, cap * sizeof(*si));
+			if (!n) {
+				free(si);
+				return -ENOMEM;
+			}
+			si = n;
+		}
+		a.off = nr;
+		a.nr = cap - nr;
+		got = ptrace(PTRACE_PEEKSIGINFO, pid, &a, &si[nr]);
+		if (got < 0) {
+			free(si);
+			return -errno;
+		}
+		if (got == 0)
+			break;
+		nr += got;
+	}
+	*ret_si = si;
+	*ret_nr = nr;
+	return 0;
+}
+
+int core_collect_pending(struct dump_ctx *dc)
+{
+	int ret;
+
+	ret = pending_read(dc->pid, true, &dc->shared_si, &dc->nr_shared_si);
+	if (ret == 0)
+		ret = pending_read(dc->pid, false, &dc->thread_si, &dc->nr_thread_si);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot read the pending signals of task %d", dc->pid);
+	if (dc->nr_shared_si || dc->nr_thread_si)
+		pr_info("task %d: %d pending signals (%d of the process)", dc->pid,
+			dc->nr_shared_si + dc->nr_thread_si, dc->nr_shared_si);
+	return 0;
+}
+
+/* protobuf bytes fields borrowing @si. */
+static ProtobufCBinaryData *siginfo_fields(const struct dump_siginfo *si, int nr)
+{
+	ProtobufCBinaryData *b;
+	int i;
+
+	b = calloc(nr ? nr : 1, sizeof(*b));
+	if (!b)
+		return NULL;
+	for (i = 0; i < nr; i++) {
+		b[i].data = (uint8_t *)si[i].raw;
+		b[i].len = sizeof(si[i].raw);
+	}
+	return b;
+}
+
 static void regs_to_entry(const struct user_regs_struct *r, UserX86RegsEntry *e)
 {
 	e->r15 = r->r15;
@@ -183,6 +251,7 @@ int core_dump(struct dump_ctx *dc)
 	TaskCoreEntry tc = TASK_CORE_ENTRY__INIT;
 	ThreadCoreEntry th = THREAD_CORE_ENTRY__INIT;
 	CoreEntry core = CORE_ENTRY__INIT;
+	_cleanup_free_ ProtobufCBinaryData *shared_si = NULL, *thread_si = NULL;
 	SigactionEntry sa[64], *sa_ptrs[64];
 	struct user_regs_struct regs;
 	const void *xsave;
@@ -237,10 +306,18 @@ int core_dump(struct dump_ctx *dc)
 	}
 	tc.n_sigactions = 64;
 	tc.sigactions = sa_ptrs;
+	shared_si = siginfo_fields(dc->shared_si, dc->nr_shared_si);
+	thread_si = siginfo_fields(dc->thread_si, dc->nr_thread_si);
+	if (!shared_si || !thread_si)
+		return -ENOMEM;
+	tc.n_shared_siginfo = dc->nr_shared_si;
+	tc.shared_siginfo = shared_si;
 
 	th.tid = dc->pid;
 	th.has_blk_sigset = true;
 	th.blk_sigset = sigmask;
+	th.n_siginfo = dc->nr_thread_si;
+	th.siginfo = thread_si;
 
 	core.mtype = MARCH__X86_64;
 	core.thread_info = &ti;
