@@ -213,38 +213,24 @@ static int rd_bad_magic(struct cr_img *img, uint32_t magic)
 /* Read and check the magic of a reader; with img->kind == IMG__MAX, tell the kind by it. */
 static int rd_magic(struct cr_img *img)
 {
-	int by_name = img_kind_by_file_name(img->name);
-	ssize_t r;
 	uint32_t magic;
+	ssize_t r;
 	int kind;
 
 	r = rd_fill(img, 4);
 	if (r < 0)
 		return rd_error(img, r);
+	if (r == 0) {
+		img_err(img, "no magic at offset 0 (empty file)");
+		return -EBADMSG;
+	}
 	if (r < 4) {
-		if (img->kind == IMG__MAX && by_name == IMG_PAGES) {
-			img->kind = IMG_PAGES;
-			img->raw = true;
-			return 0;
-		}
-		if (r == 0)
-			img_err(img, "no magic at offset 0 (empty file)");
-		else
-			img_err(img, "truncated magic at offset 0 (%zd of 4 bytes)", r);
+		img_err(img, "truncated magic at offset 0 (%zd of 4 bytes)", r);
 		return -EBADMSG;
 	}
 	magic = get_le32(img->buf + img->pos);
 	if (img->kind == IMG__MAX) {
 		kind = img_kind_by_magic(magic);
-		if (kind < 0 && by_name == IMG_PAGES) {
-			/* raw pages: give the data back to the caller from offset 0 */
-			if (lseek(img->fd, 0, SEEK_SET) < 0)
-				return rd_error(img, -errno);
-			img->pos = img->len = 0;
-			img->kind = IMG_PAGES;
-			img->raw = true;
-			return 0;
-		}
 		if (kind < 0) {
 			img_err(img, "bad magic 0x%08x at offset 0 (not a known image kind)", magic);
 			return -EBADMSG;
@@ -444,6 +430,9 @@ static int img_new(int fd, enum img_kind kind, const char *name, bool write,
 		close(fd);
 		return -ENOMEM;
 	}
+	/* raw pages have no magic: only their name tells them */
+	if (kind == IMG__MAX && img_kind_by_file_name(name) == IMG_PAGES)
+		kind = IMG_PAGES;
 	img->fd = fd;
 	img->kind = kind;
 	img->write = write;

@@ -90,8 +90,8 @@ const char *img_file_name(const struct cr_img *img);
 
 /**
  * Open the image file @path (any name, any directory): for crit and tests.
- * Reading (O_RDONLY): @kind may be IMG__MAX to tell the kind by the magic (a file without a
- * known magic whose name matches pages-%u.img is raw pages). Writing (O_WRONLY): @kind is
+ * Reading (O_RDONLY): @kind may be IMG__MAX to tell the kind by the magic (a file whose
+ * name matches pages-%u.img is raw pages, it has no magic). Writing (O_WRONLY): @kind is
  * required. On failure, a one-line message goes to @err (@len bytes). *@ret_img: img_close().
  */
 int img_open_path(const char *path, enum img_kind kind, int flags, struct cr_img **ret_img,
