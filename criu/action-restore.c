@@ -486,9 +486,9 @@ static int check_core(const struct rst_ctx *c)
 		pr_err("core-%d.img: not an x86_64 task core", c->pid);
 		return -EBADMSG;
 	}
-	if (core->tc->state != TASK_STATE__TASK_ALIVE) {
-		pr_err("core-%d.img: task state %d: only running tasks can be restored yet",
-		       c->pid, core->tc->state);
+	if (core->tc->state != TASK_STATE__TASK_ALIVE && core->tc->state != TASK_STATE__TASK_STOPPED) {
+		pr_err("core-%d.img: task state %d: only running and stopped tasks can be "
+		       "restored yet", c->pid, core->tc->state);
 		return -EOPNOTSUPP;
 	}
 	if (core->thread_info->fpregs->area.len < 576 ||
@@ -698,6 +698,9 @@ static void child_task_state(struct child *ch)
 	} else if ((pid_t)c->ps->pgid == c->pid && setpgid(0, 0)) {
 		child_perror(ch, "cannot create the process group");
 	}
+	if (c->mm->has_thp_disabled && c->mm->thp_disabled &&
+	    prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0))
+		child_perror(ch, "cannot disable transparent huge pages");
 	if (tc->has_personality && personality(tc->personality) < 0)
 		child_perror(ch, "cannot set personality %#x", tc->personality);
 	if (c->mm->exe_file_id) {
@@ -824,17 +827,23 @@ static void child_list_vmas(struct child *ch)
 	ch->premap_len += PAGE_SIZE;
 }
 
-/* Does any present page of the pagemap fall into @v? */
-static bool vma_has_pages(struct child *ch, const VmaEntry *v)
+/*
+ * Does any page of the pagemap fall into @v? VMAs are asked in address order and the runs are
+ * in address order too, so *@cursor only moves forward.
+ */
+static bool vma_has_pages(struct child *ch, const VmaEntry *v, size_t *cursor)
 {
 	size_t i;
 
-	for (i = 0; i < ch->c->nr_pms; i++) {
+	for (i = *cursor; i < ch->c->nr_pms; i++) {
 		const PagemapEntry *pe = ch->c->pms[i];
 		uint64_t end = pe->vaddr + (uint64_t)pe->nr_pages * PAGE_SIZE;
 
-		if (pe->vaddr < v->end && end > v->start)
-			return true;
+		if (end <= v->start) {
+			*cursor = i + 1;
+			continue;
+		}
+		return pe->vaddr < v->end;
 	}
 	return false;
 }
@@ -846,7 +855,7 @@ static void child_premap(struct child *ch)
 	uint64_t cur = ch->area + PAGE_SIZE;
 	int cache_id = -1, cache_fd = -1, fd;
 	struct rst_vma *r = ch->vmas;
-	size_t i;
+	size_t i, cursor = 0;
 	void *p;
 
 	for (i = 0; i < mm->n_vmas; i++) {
@@ -873,7 +882,7 @@ static void child_premap(struct child *ch)
 		/* Writable only if pages go in: a VMA made writable is accounted (VM_ACCOUNT) and
 		 * would merge with neighbours the original did not merge with. */
 		r->tmp_prot = v->prot;
-		if (vma_has_pages(ch, v) || (v->status & VMA_STATUS__VMA_AREA_STACK))
+		if (vma_has_pages(ch, v, &cursor) || (v->status & VMA_STATUS__VMA_AREA_STACK))
 			r->tmp_prot |= PROT_READ | PROT_WRITE;
 		p = mmap((void *)cur, len, r->tmp_prot, flags, fd, fd < 0 ? 0 : v->pgoff);
 		if (p == MAP_FAILED)
@@ -890,13 +899,20 @@ static void child_premap(struct child *ch)
 		close(cache_fd);
 }
 
+/* The premapped VMA holding @addr (ch->vmas is sorted and disjoint), or NULL. */
 static struct rst_vma *premapped_at(struct child *ch, uint64_t addr)
 {
-	size_t i;
+	size_t lo = 0, hi = ch->nr_vmas, mid;
 
-	for (i = 0; i < ch->nr_vmas; i++)
-		if (ch->vmas[i].tmp && addr >= ch->vmas[i].start && addr < ch->vmas[i].end)
-			return &ch->vmas[i];
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (addr < ch->vmas[mid].start)
+			hi = mid;
+		else if (addr >= ch->vmas[mid].end)
+			lo = mid + 1;
+		else
+			return ch->vmas[mid].tmp ? &ch->vmas[mid] : NULL;
+	}
 	return NULL;
 }
 
@@ -1433,6 +1449,8 @@ static int rst_finish(struct rst_ctx *c)
 		return pr_err_ret(-errno, "cannot set the signal mask of pid %d", c->pid);
 	if (ptrace(PTRACE_DETACH, c->child, 0, 0))
 		return pr_err_ret(-errno, "cannot detach from pid %d", c->pid);
+	if (c->core->tc->state == TASK_STATE__TASK_STOPPED && kill(c->child, SIGSTOP))
+		return pr_err_ret(-errno, "cannot stop pid %d again", c->pid);
 	pr_info("pid %d is running", c->pid);
 	return 0;
 }
