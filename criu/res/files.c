@@ -58,8 +58,7 @@ static bool is_pty_master(dev_t rdev, const char *link)
  * Why descriptor @fd with link @link and stat @st cannot be dumped as a REG file, or NULL if it
  * can. @buf holds a composed reason.
  */
-static const char *fd_unsupported(const struct dump_ctx *dc, const char *link,
-				  const struct stat *st, char *buf, size_t len)
+static const char *fd_unsupported(const char *link, const struct stat *st, char *buf, size_t len)
 {
 	if (S_ISSOCK(st->st_mode))
 		return "a socket";
@@ -77,12 +76,12 @@ static const char *fd_unsupported(const struct dump_ctx *dc, const char *link,
 		return "a memfd";
 	if (S_ISBLK(st->st_mode))
 		return "a block device";
-	if (has_suffix(link, DELETED_SUFFIX) && st->st_nlink == 0)
-		return "a deleted file";
 	if (S_ISCHR(st->st_mode) && is_pty_master(st->st_rdev, link))
 		return "a pty master";
-	if (S_ISCHR(st->st_mode) && is_terminal(st->st_rdev, link) && !dc->opts->shell_job)
-		return NULL;	/* handled by the caller: a different message */
+	if (S_ISCHR(st->st_mode) && is_terminal(st->st_rdev, link))
+		return NULL;	/* the caller wants --shell-job */
+	if (has_suffix(link, DELETED_SUFFIX) && st->st_nlink == 0)
+		return "a deleted file";
 	if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode) && !S_ISCHR(st->st_mode)) {
 		snprintf(buf, len, "a file of mode %o", st->st_mode & S_IFMT);
 		return buf;
@@ -90,23 +89,29 @@ static const char *fd_unsupported(const struct dump_ctx *dc, const char *link,
 	return NULL;
 }
 
-/* The id of an earlier descriptor sharing the open file description of @fd, or 0. */
+/*
+ * The id of the entry of an earlier descriptor sharing the open file description of @fd:
+ * returns 1 and sets *@ret_id, or 0. Only candidates with the same file, flags and position
+ * are compared (kcmp), with one descriptor each.
+ */
 static int shared_file_id(const struct dump_ctx *dc, int fd, const struct stat *st,
-			  uint32_t *ret_id)
+			  const struct proc_fdinfo *fi, uint32_t *ret_id)
 {
 	const struct reg_file *f;
+	size_t i;
 	long r;
-	int i;
 
-	for (i = 0; i < dc->nr_fds; i++) {
-		f = &dc->files.f[dc->fds[i].id - 1];
-		if (f->dev != (uint64_t)st->st_dev || f->ino != (uint64_t)st->st_ino)
+	for (i = 0; i < dc->files.nr; i++) {
+		f = &dc->files.f[i];
+		if (f->fd < 0 || f->dev != (uint64_t)st->st_dev ||
+		    f->ino != (uint64_t)st->st_ino || f->pos != fi->pos ||
+		    f->flags != (fi->flags & ~O_CLOEXEC))
 			continue;
-		r = syscall(SYS_kcmp, dc->pid, dc->pid, KCMP_FILE, dc->fds[i].fd, fd);
+		r = syscall(SYS_kcmp, dc->pid, dc->pid, KCMP_FILE, f->fd, fd);
 		if (r < 0)
 			return -errno;
 		if (r == 0) {
-			*ret_id = dc->fds[i].id;
+			*ret_id = f->id;
 			return 1;
 		}
 	}
@@ -130,7 +135,7 @@ static int file_collect_one(struct dump_ctx *dc, int fd)
 	if (stat(path, &st) < 0)
 		return pr_err_ret(-errno, "cannot stat fd %d of task %d ('%s')", fd, dc->pid, link);
 
-	reason = fd_unsupported(dc, link, &st, why, sizeof(why));
+	reason = fd_unsupported(link, &st, why, sizeof(why));
 	if (reason) {
 		pr_err("fd %d of task %d is %s: not supported yet", fd, dc->pid, reason);
 		return -EOPNOTSUPP;
@@ -139,18 +144,24 @@ static int file_collect_one(struct dump_ctx *dc, int fd)
 		pr_err("fd %d of task %d is a terminal: use --shell-job", fd, dc->pid);
 		return -EOPNOTSUPP;
 	}
+	if (has_suffix(link, DELETED_SUFFIX) && st.st_nlink == 0) {
+		pr_err("fd %d of task %d is a terminal that is gone ('%s'): cannot be restored",
+		       fd, dc->pid, link);
+		return -EOPNOTSUPP;
+	}
 
 	ret = proc_parse_fdinfo(dc->pid, fd, &fi);
 	if (ret < 0)
 		return pr_err_ret(ret, "cannot parse /proc/%d/fdinfo/%d", dc->pid, fd);
 
-	ret = shared_file_id(dc, fd, &st, &id);
+	ret = shared_file_id(dc, fd, &st, &fi, &id);
 	if (ret < 0)
 		return pr_err_ret(ret, "kcmp of fd %d of task %d failed", fd, dc->pid);
 	if (ret == 0) {
 		ret = reg_file_add(&dc->files, link, &st, fi.flags & ~O_CLOEXEC, fi.pos, &id);
 		if (ret < 0)
 			return pr_err_ret(ret, "fd %d of task %d", fd, dc->pid);
+		reg_file_get(&dc->files, id)->fd = fd;
 	}
 
 	dc->fds[dc->nr_fds].fd = fd;

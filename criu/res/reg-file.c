@@ -41,6 +41,7 @@ int reg_file_add(struct file_table *t, const char *name, const struct stat *st, 
 	if (!f->name)
 		return -ENOMEM;
 	f->id = t->nr + 1;
+	f->fd = -1;
 	f->flags = flags;
 	f->pos = pos;
 	f->mode = st->st_mode;

@@ -31,6 +31,7 @@ struct reg_file {
 	char *name;			/* owned, absolute path */
 	uint32_t mode;
 	uint64_t size, dev, ino, mtime_ns;
+	int fd;				/* the task's first fd on it, -1: not a descriptor */
 };
 
 /* Every FileEntry of the dump; ids are handed out from 1 in order. */
