@@ -304,7 +304,7 @@ out_close:
 static int make_ctl_sock(struct compel_ctl *ctl)
 {
 	struct compel_pie_hdr *hdr = ctl->hdr;
-	unsigned long rhdr = ctl->remote_args - PAGE_SIZE;
+	unsigned long rhdr = hdr->sigframe - PAGE_SIZE;
 	int err;
 
 	hdr->sv[0] = hdr->sv[1] = -1;
@@ -402,7 +402,7 @@ static int recv_reply(struct compel_ctl *ctl, struct compel_rpc_msg *msg)
 
 static int start_daemon(struct compel_ctl *ctl, const struct compel_blob_desc *blob)
 {
-	unsigned long rhdr = ctl->remote_args - PAGE_SIZE;
+	unsigned long rhdr = ctl->hdr->sigframe - PAGE_SIZE;
 	struct user_regs_struct regs = ctl->regs;
 	struct compel_rpc_msg msg;
 	int err;
@@ -433,7 +433,7 @@ static int restore_task(struct compel_ctl *ctl);
 COMPEL_API int compel_infect(struct compel_ctl *ctl, const struct compel_blob_desc *blob,
 			     const struct compel_infect_opts *opts)
 {
-	size_t args_size = DEFAULT_ARGS_SIZE, blob_len, size;
+	size_t args_size = DEFAULT_ARGS_SIZE, blob_len, frame_len, size;
 	int err;
 
 	if (ctl->remote_map || ctl->running)
@@ -447,15 +447,19 @@ COMPEL_API int compel_infect(struct compel_ctl *ctl, const struct compel_blob_de
 		return -EINVAL;
 
 	blob_len = PAGE_ALIGN(blob->size + blob->bss_size);
-	size = blob_len + COMPEL_STACK_SIZE + PAGE_SIZE + PAGE_ALIGN(args_size);
+	frame_len = PAGE_ALIGN(compel_arch_sigframe_size(ctl->xsave_size));
+	size = blob_len + COMPEL_STACK_SIZE + PAGE_SIZE + frame_len + PAGE_ALIGN(args_size);
 	err = map_area(ctl, size);
 	if (err)
 		goto out_uninfect;
 
 	compel_blob_relocate(blob, ctl->map, ctl->remote_map);
 	ctl->hdr = (struct compel_pie_hdr *)((char *)ctl->map + blob_len + COMPEL_STACK_SIZE);
-	ctl->args = (char *)ctl->hdr + PAGE_SIZE;
-	ctl->remote_args = ctl->remote_map + blob_len + COMPEL_STACK_SIZE + PAGE_SIZE;
+	ctl->args = (char *)ctl->hdr + PAGE_SIZE + frame_len;
+	ctl->remote_args = ctl->remote_map + blob_len + COMPEL_STACK_SIZE + PAGE_SIZE + frame_len;
+	ctl->hdr->sigframe = ctl->remote_map + blob_len + COMPEL_STACK_SIZE + PAGE_SIZE;
+	compel_arch_build_sigframe((char *)ctl->hdr + PAGE_SIZE, ctl->hdr->sigframe, &ctl->regs,
+				   ctl->xsave, ctl->xsave_size, ctl->xsave_note, ctl->sigmask);
 	ctl->hdr->version = COMPEL_PIE_VERSION;
 	ctl->hdr->orig_sigmask = ctl->sigmask;
 	ctl->hdr->args = ctl->remote_args;

@@ -57,6 +57,11 @@ void compel_arch_syscall_regs(struct user_regs_struct *regs, unsigned long ip, l
 long compel_arch_syscall_ret(const struct user_regs_struct *regs);
 void compel_arch_entry_regs(struct user_regs_struct *regs, unsigned long ip, unsigned long sp,
 		     unsigned long arg);
+/* The rt_sigframe for the daemon's self-cure (bytes, then built at @dst seen as @remote). */
+size_t compel_arch_sigframe_size(size_t xsave_size);
+void compel_arch_build_sigframe(void *dst, unsigned long remote, const struct user_regs_struct *r,
+				const void *xsave, size_t xsave_size, unsigned int note,
+				uint64_t sigmask);
 /* The injected code: a syscall instruction followed by traps, one word. */
 unsigned long compel_arch_syscall_code(void);
 

@@ -559,6 +559,122 @@ out_kill:
 	return err;
 }
 
+static unsigned long long sig_blocked(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned long long v = ~0ULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return v;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "SigBlk:", 7))
+			sscanf(line + 7, "%llx", &v);
+	fclose(f);
+	return v;
+}
+
+/*
+ * A spy process infects @v (and trashes its FPU registers from the parasite), then dies of
+ * SIGKILL: the daemon must notice and put the task back by itself.
+ */
+static int orphan(struct victim *v)
+{
+	unsigned long long blk = sig_blocked(v->pid);
+	struct pollfd p;
+	int sync[2], fds = count_fds(v->pid), i;
+	pid_t spy;
+	char c;
+
+	if (pipe(sync))
+		return FAIL("pipe: %m");
+	spy = fork();
+	if (spy == 0) {
+		struct compel_ctl *ctl;
+
+		quiet = 1;
+		close(sync[0]);
+		if (infect(v, &ctl, COMPEL_TASK_ALIVE) ||
+		    compel_rpc_call_sync(ctl, TEST_CMD_PING) ||
+		    compel_rpc_call_sync(ctl, TEST_CMD_CLOBBER_FPU))
+			_exit(1);
+		if (write(sync[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(sync[1]);
+	p = (struct pollfd){ .fd = sync[0], .events = POLLIN };
+	i = poll(&p, 1, 5000) == 1 && read(sync[0], &c, 1) == 1;
+	close(sync[0]);
+	kill(spy, SIGKILL);
+	waitpid(spy, NULL, 0);
+	if (!i)
+		return FAIL("the spy could not infect the victim");
+	for (i = 0; i < 100 && count_fds(v->pid) != fds; i++)
+		usleep(2000);
+	if (count_fds(v->pid) != fds)
+		return FAIL("the orphaned parasite left its socket behind");
+	if (sig_blocked(v->pid) != blk)
+		return FAIL("signal mask %llx after self-cure, not %llx", sig_blocked(v->pid), blk);
+	return 0;
+}
+
+/* The host dies while the parasite runs: the victim goes on unharmed, no signal lost. */
+static int test_orphan_busy(void)
+{
+	struct victim v;
+	int err;
+
+	if (spawn(&v, "busy", NULL))
+		return -1;
+	usleep(50000);
+	err = orphan(&v);
+	if (err)
+		goto out_kill;
+	sigrt(v.pid, 2);
+	usleep(50000);
+	err = check_chain(&v, 2);
+	if (err)
+		goto out_kill;
+	return reap(&v) ? FAIL("victim failed") : 0;
+
+out_kill:
+	kill_victim(&v);
+	return err;
+}
+
+/* ... and a read() it was blocked in is restarted. */
+static int test_orphan_read(void)
+{
+	struct victim_rec r;
+	struct victim v;
+	int err;
+
+	if (spawn(&v, "read", NULL))
+		return -1;
+	if (wait_in_syscall(v.pid, __NR_read)) {
+		err = FAIL("victim not in read()");
+		goto out_kill;
+	}
+	err = orphan(&v);
+	if (err)
+		goto out_kill;
+	usleep(50000);
+	if (write(v.in, "hello", 5) != 5 || read_rec(&v, &r, 5000) || r.kind != REC_READ ||
+	    r.a != 5 || r.b != 'h' || r.c != 'o') {
+		err = FAIL("read() after self-cure returned %ld", (long)r.a);
+		goto out_kill;
+	}
+	return reap(&v) ? FAIL("victim failed") : 0;
+
+out_kill:
+	kill_victim(&v);
+	return err;
+}
+
 static int test_read(void)
 {
 	struct compel_ctl *ctl;
@@ -692,6 +808,8 @@ int main(int argc, char **argv)
 		{ "netns", test_netns },
 		{ "crash", test_crash },
 		{ "badblob", test_badblob },
+		{ "orphan-busy", test_orphan_busy },
+		{ "orphan-read", test_orphan_read },
 		{ "read", test_read },
 		{ "sleep", test_sleep },
 		{ "stopped", test_stopped },

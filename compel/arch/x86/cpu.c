@@ -116,3 +116,101 @@ unsigned long compel_arch_syscall_code(void)
 	memcpy(&w, code, sizeof(w));
 	return w;
 }
+
+/* The x86_64 rt_sigframe as rt_sigreturn reads it (arch/x86/include/asm/sigframe.h). */
+struct compel_sigcontext {
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+	uint16_t cs, gs, fs, ss;
+	uint64_t err, trapno, oldmask, cr2;
+	uint64_t fpstate;
+	uint64_t reserved1[8];
+};
+
+struct compel_ucontext {
+	uint64_t uc_flags;
+	uint64_t uc_link;
+	struct {
+		uint64_t ss_sp;
+		int32_t ss_flags;
+		int32_t pad;
+		uint64_t ss_size;
+	} uc_stack;
+	struct compel_sigcontext uc_mcontext;
+	uint64_t uc_sigmask;
+};
+
+struct compel_rt_sigframe {
+	uint64_t pretcode;
+	struct compel_ucontext uc;
+	uint8_t info[128];
+};
+
+_Static_assert(sizeof(struct compel_sigcontext) == 256, "sigcontext layout");
+_Static_assert(__builtin_offsetof(struct compel_rt_sigframe, uc.uc_stack) == 24,
+	       "COMPEL_SIGFRAME_UC_STACK_OFF");
+
+#define UC_FP_XSTATE_		0x1
+#define UC_SIGCONTEXT_SS_	0x2
+#define UC_STRICT_RESTORE_SS_	0x4
+#define FP_XSTATE_MAGIC1_	0x46505853U
+#define FP_XSTATE_MAGIC2_	0x46505845U
+#define FX_SW_OFF		464	/* struct _fpx_sw_bytes in the FXSAVE area */
+#define FPSTATE_OFF		ALIGN_UP(sizeof(struct compel_rt_sigframe), 64)
+
+size_t compel_arch_sigframe_size(size_t xsave_size)
+{
+	return FPSTATE_OFF + xsave_size + sizeof(uint32_t);
+}
+
+/*
+ * A frame that rt_sigreturn turns back into the task's state: registers (with an interrupted
+ * syscall set up to restart, as the kernel would on the way out of a stop; restart_block
+ * syscalls get -EINTR since sigreturn drops the restart block), FPU state, signal mask.
+ */
+void compel_arch_build_sigframe(void *dst, unsigned long remote, const struct user_regs_struct *r,
+				const void *xsave, size_t xsave_size, unsigned int note,
+				uint64_t sigmask)
+{
+	struct compel_rt_sigframe *f = dst;
+	struct compel_sigcontext *sc = &f->uc.uc_mcontext;
+	unsigned char *fp = (unsigned char *)dst + FPSTATE_OFF;
+	uint32_t magic1, ext_size, xstate_size, magic2 = FP_XSTATE_MAGIC2_;
+
+	memset(f, 0, FPSTATE_OFF);
+	*sc = (struct compel_sigcontext){
+		.r8 = r->r8, .r9 = r->r9, .r10 = r->r10, .r11 = r->r11, .r12 = r->r12,
+		.r13 = r->r13, .r14 = r->r14, .r15 = r->r15, .rdi = r->rdi, .rsi = r->rsi,
+		.rbp = r->rbp, .rbx = r->rbx, .rdx = r->rdx, .rax = r->rax, .rcx = r->rcx,
+		.rsp = r->rsp, .rip = r->rip, .eflags = r->eflags, .cs = (uint16_t)r->cs,
+		.ss = (uint16_t)r->ss, .fpstate = remote + FPSTATE_OFF,
+	};
+	if ((long)r->orig_rax >= 0) {
+		switch ((long)r->rax) {
+		case -512:	/* ERESTARTSYS */
+		case -513:	/* ERESTARTNOINTR */
+		case -514:	/* ERESTARTNOHAND */
+			sc->rax = r->orig_rax;
+			sc->rip -= 2;
+			break;
+		case -516:	/* ERESTART_RESTARTBLOCK */
+			sc->rax = (uint64_t)-EINTR;
+			break;
+		}
+	}
+	f->uc.uc_flags = UC_SIGCONTEXT_SS_ | UC_STRICT_RESTORE_SS_;
+	f->uc.uc_stack.ss_flags = 2;	/* SS_DISABLE until the daemon stores the real one */
+	f->uc.uc_sigmask = sigmask;
+
+	memcpy(fp, xsave, xsave_size);
+	memcpy(&magic1, fp + FX_SW_OFF, 4);
+	memcpy(&ext_size, fp + FX_SW_OFF + 4, 4);
+	memcpy(&xstate_size, fp + FX_SW_OFF + 16, 4);
+	if (note == NT_X86_XSTATE && magic1 == FP_XSTATE_MAGIC1_ && xstate_size == xsave_size &&
+	    ext_size == xsave_size + sizeof(magic2)) {
+		memcpy(fp + xsave_size, &magic2, sizeof(magic2));
+		f->uc.uc_flags |= UC_FP_XSTATE_;
+	} else {
+		memset(fp + FX_SW_OFF, 0, 48);	/* legacy FXSAVE image only */
+	}
+}

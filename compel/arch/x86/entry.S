@@ -12,4 +12,16 @@ __compel_entry:
 	jmp	1b
 	.size	__compel_entry, . - __compel_entry
 
+/* __compel_sigreturn(frame): rt_sigreturn on the rt_sigframe at %rdi. Never returns. */
+	.globl	__compel_sigreturn
+	.hidden	__compel_sigreturn
+	.type	__compel_sigreturn, @function
+__compel_sigreturn:
+	leaq	8(%rdi), %rsp
+	movl	$15, %eax		/* __NR_rt_sigreturn */
+	syscall
+2:	int3
+	jmp	2b
+	.size	__compel_sigreturn, . - __compel_sigreturn
+
 	.section .note.GNU-stack, "", @progbits

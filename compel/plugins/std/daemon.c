@@ -38,6 +38,8 @@ static int recv_msg(struct compel_rpc_msg *m)
 	return r < 0 ? (int)r : -5;
 }
 
+void __compel_sigreturn(uint64_t frame) __attribute__((noreturn));
+
 /* Called by __compel_entry. Returns when told to finish or when the host went away. */
 void std_daemon_main(struct compel_pie_hdr *hdr)
 {
@@ -46,17 +48,29 @@ void std_daemon_main(struct compel_pie_hdr *hdr)
 
 	ctl_sock = hdr->sock;
 	orig_sigmask = hdr->orig_sigmask;
-	if (hdr->version != COMPEL_PIE_VERSION || send_msg(COMPEL_CMD_READY, 0))
+	if (hdr->version != COMPEL_PIE_VERSION)
+		return;
+	if (hdr->sigframe)
+		__SC(__NR_sigaltstack, 0, hdr->sigframe + COMPEL_SIGFRAME_UC_STACK_OFF, 0, 0, 0, 0);
+	if (send_msg(COMPEL_CMD_READY, 0))
 		return;
 
 	for (;;) {
 		if (recv_msg(&m))
-			break;
+			goto out_orphan;
 		if (m.cmd == COMPEL_CMD_FINI)
 			break;
 		if (send_msg(m.cmd, parasite_daemon_cmd(m.cmd, args)))
-			break;
+			goto out_orphan;
 	}
 	parasite_daemon_fini();
 	send_msg(COMPEL_CMD_FINI, 0);
+	return;
+
+out_orphan:
+	/* The host is gone: nobody will cure the task, so put it back ourselves. */
+	parasite_daemon_fini();
+	sys_close(ctl_sock);
+	if (hdr->sigframe)
+		__compel_sigreturn(hdr->sigframe);
 }
