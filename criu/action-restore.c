@@ -946,6 +946,9 @@ static void child_read_pages(struct child *ch)
 					   "private vma", c->pid, addr);
 			chunk = min(left, v->end - addr);
 			dst = (char *)(v->tmp + (addr - v->start));
+			/* Faulting the run in with one call is several times faster than taking
+			 * one fault per page inside pread; if it fails, pread faults them. */
+			madvise(dst, chunk, MADV_POPULATE_WRITE);
 			while (chunk) {
 				n = pread(ch->pages_fd, dst, chunk, off);
 				if (n < 0 && errno == EINTR)
