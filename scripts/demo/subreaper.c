@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
@@ -32,6 +33,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (child == 0) {
+		/*
+		 * The workload starts with a clean fd table: whatever the caller's shell or CI
+		 * harness leaked (pipes, sockets) is not the demo's to checkpoint.
+		 */
+		close_range(3, ~0U, 0);
 		execvp(argv[1], argv + 1);
 		perror(argv[1]);
 		_exit(127);
