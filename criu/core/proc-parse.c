@@ -222,6 +222,12 @@ int proc_parse_status_buf(const char *buf, struct proc_status *ret_st)
 	if ((ret = status_ulong(buf, "SigBlk", 16, &v)) < 0)
 		return ret == -ENOENT ? -EINVAL : ret;
 	st.sig_blk = v;
+	if ((ret = status_ulong(buf, "SigIgn", 16, &v)) < 0)
+		return ret == -ENOENT ? -EINVAL : ret;
+	st.sig_ign = v;
+	if ((ret = status_ulong(buf, "SigCgt", 16, &v)) < 0)
+		return ret == -ENOENT ? -EINVAL : ret;
+	st.sig_cgt = v;
 
 	ret = status_ulong(buf, "Umask", 8, &v);
 	if (ret == 0)

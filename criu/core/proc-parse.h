@@ -44,6 +44,8 @@ struct proc_status {
 	unsigned int threads;
 	int umask;			/* -1 if the kernel does not show it */
 	uint64_t sig_blk;		/* SigBlk */
+	uint64_t sig_ign;		/* SigIgn: signals set to SIG_IGN */
+	uint64_t sig_cgt;		/* SigCgt: signals with a handler */
 	int thp_enabled;		/* THP_enabled: 0 or 1; -1 if not shown */
 	unsigned int uid[4], gid[4];	/* real, effective, saved, fs */
 };

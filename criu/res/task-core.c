@@ -84,11 +84,15 @@ static void regs_restart_syscall(pid_t pid, struct user_regs_struct *r)
  */
 static int sigactions_read(struct dump_ctx *dc, struct compel_ctl *ctl, unsigned long buf)
 {
+	uint64_t set = dc->status.sig_ign | dc->status.sig_cgt;
 	struct iovec local, remote;
 	long r;
 	int sig, ret;
 
+	/* Signals neither ignored nor caught are SIG_DFL: no need to ask (the page reads 0). */
 	for (sig = 1; sig <= 64; sig++) {
+		if (!(set & (1ULL << (sig - 1))))
+			continue;
 		ret = compel_syscall(ctl, __NR_rt_sigaction, &r, sig, 0,
 				     buf + (sig - 1) * sizeof(struct dump_sigaction), 8, 0, 0);
 		if (ret < 0)
@@ -110,6 +114,9 @@ int core_collect_sigactions(struct dump_ctx *dc, struct compel_ctl *ctl)
 	long buf = 0, r;
 	int ret, ret2;
 
+	memset(dc->sigactions, 0, sizeof(dc->sigactions));
+	if (!(dc->status.sig_ign | dc->status.sig_cgt))
+		return 0;	/* all SIG_DFL */
 	ret = compel_syscall(ctl, __NR_mmap, &buf, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
 			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (ret < 0)

@@ -131,12 +131,14 @@ static void test_status(void)
 		"Name:\tcat\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t77\nNgid:\t0\nPid:\t77\n"
 		"PPid:\t1\nTracerPid:\t0\nUid:\t0\t1\t2\t3\nGid:\t4\t5\t6\t7\nThreads:\t1\n"
 		"SigQ:\t0/63569\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n"
-		"SigBlk:\t0000000000010002\nSigIgn:\t0000000000000000\nTHP_enabled:\t1\n";
+		"SigBlk:\t0000000000010002\nSigIgn:\t0000000000001000\nSigCgt:\t0000000180004002\n"
+		"THP_enabled:\t1\n";
 	struct proc_status st;
 
 	CHECK(proc_parse_status_buf(status, &st) == 0);
 	CHECK(st.tgid == 77 && st.ppid == 1 && st.tracer_pid == 0 && st.threads == 1);
 	CHECK(st.umask == 022 && st.sig_blk == 0x10002 && st.thp_enabled == 1);
+	CHECK(st.sig_ign == 0x1000 && st.sig_cgt == 0x180004002ULL);
 	CHECK(st.uid[0] == 0 && st.uid[3] == 3 && st.gid[0] == 4 && st.gid[3] == 7);
 	CHECK(proc_parse_status_buf("Name:\tx\n", &st) == -EINVAL);
 	CHECK(proc_parse_status(getpid(), &st) == 0 && st.tgid == getpid());
