@@ -328,7 +328,7 @@ static const struct dump_step dump_steps[] = {
 	{ "proc",		step_proc,		NULL },
 	{ "mm",			mm_collect,		NULL },
 	{ "remote syscalls",	step_remote,		NULL },
-	{ "pending signals",	core_collect_pending,	NULL },
+	{ "ptrace state",	core_collect_ptrace,	NULL },
 	{ "fs",			fs_collect,		NULL },
 	{ "files",		files_collect,		NULL },
 	{ "page listing",	pages_collect,		NULL },

@@ -101,6 +101,8 @@ struct dump_ctx {
 	int nr_shared_si;
 	struct dump_siginfo *thread_si;	/* owned: pending for the (main) thread */
 	int nr_thread_si;
+	uint64_t rseq_abi;		/* 0: no rseq registered */
+	uint32_t rseq_len, rseq_sig;
 
 	/* pages */
 	struct page_runs runs;		/* owned: the pages to dump, in address order */
@@ -143,7 +145,7 @@ int pages_collect(struct dump_ctx *dc);
 int pages_dump(struct dump_ctx *dc);			/* writes pagemap-PID.img, pages-PID.img */
 
 /* task-core.c: registers and task state; the process tree entry. */
-int core_collect_pending(struct dump_ctx *dc);		/* seized */
+int core_collect_ptrace(struct dump_ctx *dc);		/* seized: pending signals, rseq */
 int core_collect_sigactions(struct dump_ctx *dc, struct compel_ctl *ctl);	/* as above */
 int core_dump(struct dump_ctx *dc);			/* writes core-PID.img */
 int pstree_dump(struct dump_ctx *dc);			/* writes pstree.img */

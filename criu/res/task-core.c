@@ -168,9 +168,41 @@ static int pending_read(pid_t pid, bool shared, struct dump_siginfo **ret_si, in
 	return 0;
 }
 
-int core_collect_pending(struct dump_ctx *dc)
+/* PTRACE_GET_RSEQ_CONFIGURATION (Linux 5.13) and its result, as the kernel defines them. */
+#define PTRACE_GET_RSEQ_CONF	0x420f
+
+struct rseq_conf {
+	uint64_t rseq_abi_pointer;
+	uint32_t rseq_abi_size;
+	uint32_t signature;
+	uint32_t flags;
+	uint32_t pad;
+};
+
+/* The rseq area the thread registered (glibc does at start), to register it again. */
+static int rseq_read(struct dump_ctx *dc)
+{
+	struct rseq_conf rc = { 0 };
+	long n;
+
+	n = ptrace(PTRACE_GET_RSEQ_CONF, dc->pid, (void *)sizeof(rc), &rc);
+	if (n < 0 && (errno == EIO || errno == EINVAL))
+		return 0;	/* kernel older than 5.13: nothing we could restore either */
+	if (n < 0)
+		return -errno;
+	dc->rseq_abi = rc.rseq_abi_pointer;
+	dc->rseq_len = rc.rseq_abi_size;
+	dc->rseq_sig = rc.signature;
+	return 0;
+}
+
+int core_collect_ptrace(struct dump_ctx *dc)
 {
 	int ret;
+
+	ret = rseq_read(dc);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot read the rseq configuration of task %d", dc->pid);
 
 	ret = pending_read(dc->pid, true, &dc->shared_si, &dc->nr_shared_si);
 	if (ret == 0)
@@ -325,6 +357,12 @@ int core_dump(struct dump_ctx *dc)
 	th.blk_sigset = sigmask;
 	th.n_siginfo = dc->nr_thread_si;
 	th.siginfo = thread_si;
+	if (dc->rseq_abi) {
+		th.has_rseq_abi = th.has_rseq_len = th.has_rseq_sig = true;
+		th.rseq_abi = dc->rseq_abi;
+		th.rseq_len = dc->rseq_len;
+		th.rseq_sig = dc->rseq_sig;
+	}
 
 	core.mtype = MARCH__X86_64;
 	core.thread_info = &ti;
