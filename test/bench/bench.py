@@ -92,7 +92,9 @@ class Bench:
         pidfile = os.path.join(work, "hog.pid")
         images = os.path.join(work, "img")
         os.mkdir(images)
+        # stdio to /dev/null: the caller's terminal or pipe is not part of the workload
         proc = subprocess.Popen([self.memhog, str(mib), pidfile], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 close_fds=True)
         pid = proc.pid
         try:
