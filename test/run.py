@@ -27,6 +27,7 @@ when anything failed.
 
 import argparse
 import ctypes
+import fcntl
 import glob
 import importlib.util
 import os
@@ -212,12 +213,31 @@ class Harness:
         self.build = os.path.abspath(build)
         self.criu = os.path.join(self.build, "bin", "criu")
         self.crit = os.path.join(self.build, "bin", "crit")
-        self.out_root = os.path.join(self.build, "test-out")
+        self.out_root = self.claim_out_root()
         self.verbose = verbose
         self.cr_unavailable = None      # reason, when dump/restore are not in this build
         self.features = {}
         self.deadline = None            # time.monotonic() limit of the current test
         self.outdir = None
+
+    def claim_out_root(self):
+        """build/test-out, or build/test-out.PID while another runner holds build/test-out
+        (two runs in one checkout must not clobber each other's images and pidfiles)."""
+        root = os.path.join(self.build, "test-out")
+        os.makedirs(root, exist_ok=True)
+        self.lock_fd = os.open(os.path.join(root, ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self.private_root = False
+            return root
+        except BlockingIOError:
+            os.close(self.lock_fd)
+            self.lock_fd = -1
+        root = "%s.%d" % (root, os.getpid())
+        print("note: another test run uses %s/test-out, this one uses %s" %
+              (self.build, root), flush=True)
+        self.private_root = True
+        return root
 
     # -- per-test state -------------------------------------------------------------------
     def begin(self, name, timeout=DEFAULT_TIMEOUT):
@@ -660,6 +680,8 @@ def main():
         if r.details and (r.status == "FAIL" or args.verbose):
             print("    " + r.details.rstrip().replace("\n", "\n    "), flush=True)
     reap_zombies()
+    if h.private_root and not counts["FAIL"]:
+        shutil.rmtree(h.out_root, ignore_errors=True)
 
     summary = "%d passed, %d failed" % (counts["PASS"], counts["FAIL"])
     if counts["SKIP"]:
