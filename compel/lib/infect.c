@@ -103,10 +103,10 @@ out_free:
 	return ret;
 }
 
-/* Block every signal but SIGTRAP (our trap) while our code runs; cure restores the mask. */
+/* Block every signal while our code runs: sent ones wait, pending, until the task runs on. */
 static int block_signals(struct compel_ctl *ctl)
 {
-	uint64_t all = ~0ULL & ~(1ULL << (SIGTRAP - 1));
+	uint64_t all = ~0ULL;
 
 	if (ctl->sigmask_blocked)
 		return 0;
@@ -114,6 +114,47 @@ static int block_signals(struct compel_ctl *ctl)
 		return -errno;
 	ctl->sigmask_blocked = true;
 	return 0;
+}
+
+static int unblock_signals(struct compel_ctl *ctl)
+{
+	if (!ctl->sigmask_blocked)
+		return 0;
+	if (ptrace(PTRACE_SETSIGMASK, ctl->pid, (void *)sizeof(ctl->sigmask), &ctl->sigmask))
+		return -errno;
+	ctl->sigmask_blocked = false;
+	return 0;
+}
+
+/*
+ * Between our syscalls the task is left as it should run on: its registers (an interrupted
+ * syscall set up for restart, since the task leaves a syscall stop, where the kernel does not
+ * do that) and its signal mask. Should we die there, the task goes on unharmed.
+ */
+static int park(struct compel_ctl *ctl)
+{
+	struct user_regs_struct regs = ctl->regs;
+	int err;
+
+	compel_arch_fixup_restart(&regs);
+	err = compel_arch_set_regs(ctl->pid, &regs);
+	if (err)
+		return err;
+	ctl->regs_dirty = false;
+	return unblock_signals(ctl);
+}
+
+/* Let the task run into its next syscall stop. */
+static int syscall_step(struct compel_ctl *ctl)
+{
+	int ret;
+
+	if (ptrace(PTRACE_SYSCALL, ctl->pid, NULL, NULL))
+		return -errno;
+	ret = compel_wait_stop(ctl->pid, false, PTRACE_SYSCALL, false);
+	if (ret == COMPEL_STOP_SYSCALL)
+		return 0;
+	return ret < 0 ? ret : -EFAULT;
 }
 
 static int peek(pid_t pid, unsigned long addr, unsigned long *ret_w)
@@ -137,7 +178,7 @@ static int poke(pid_t pid, unsigned long addr, unsigned long w)
 
 /*
  * Run syscall @nr at ctl->syscall_ip (a syscall instruction followed by int3 is written there
- * and the original bytes put back afterwards). With @name, those 8 bytes follow the code and
+ * and the original bytes put back afterwards), from its entry stop to its exit stop. With @name, those 8 bytes follow the code and
  * the first argument points to them (memfd_create's name before any memory of ours exists).
  */
 static int run_syscall(struct compel_ctl *ctl, long nr, const unsigned long a[6], long *ret,
@@ -173,11 +214,9 @@ static int run_syscall(struct compel_ctl *ctl, long nr, const unsigned long a[6]
 	if (err)
 		goto out_restore;
 	ctl->regs_dirty = true;
-	if (ptrace(PTRACE_CONT, ctl->pid, NULL, NULL)) {
-		err = -errno;
-		goto out_restore;
-	}
-	err = compel_wait_trap(ctl->pid, false);
+	err = syscall_step(ctl);		/* entry */
+	if (!err)
+		err = syscall_step(ctl);	/* exit */
 	if (!err)
 		err = compel_arch_get_regs(ctl->pid, &regs);
 	if (!err)
@@ -189,6 +228,8 @@ out_restore:
 		err2 = poke(ctl->pid, ip + 8, orig[1]);
 	if (err2)
 		cl_err("task %d: cannot restore the code at %#lx: %s", ctl->pid, ip, strerror(-err2));
+	if (!err2 && err != -ESRCH)
+		err2 = park(ctl);
 	return err ? err : err2;
 }
 
@@ -361,11 +402,13 @@ static int wait_msg(struct compel_ctl *ctl, long deadline)
 			return -errno;
 		if (ret > 0)
 			return 0;
-		ret = compel_wait_trap(ctl->pid, true);
+		ret = compel_wait_stop(ctl->pid, true, PTRACE_CONT, false);
 		if (ret != -EAGAIN) {
 			ctl->running = false;
 			cl_err("task %d: the parasite stopped without answering", ctl->pid);
-			return ret ? ret : -ECONNRESET;
+			if (ret == COMPEL_STOP_SIGNAL)
+				return -EFAULT;
+			return ret < 0 ? ret : -ECONNRESET;
 		}
 		if (now_ms() > deadline) {
 			cl_err("task %d: no answer from the parasite in %u ms", ctl->pid,
@@ -408,10 +451,13 @@ static int start_daemon(struct compel_ctl *ctl, const struct compel_blob_desc *b
 	int err;
 
 	compel_arch_entry_regs(&regs, ctl->remote_map + blob->entry_off, rhdr, rhdr);
-	err = compel_arch_set_regs(ctl->pid, &regs);
+	err = block_signals(ctl);
+	if (!err)
+		err = compel_arch_set_regs(ctl->pid, &regs);
 	if (err)
 		return err;
 	ctl->regs_dirty = true;
+	ctl->fpu_dirty = true;
 	if (ptrace(PTRACE_CONT, ctl->pid, NULL, NULL))
 		return -errno;
 	ctl->running = true;
@@ -630,12 +676,14 @@ COMPEL_API int compel_get_sigmask(struct compel_ctl *ctl, uint64_t *ret_mask)
 	return 0;
 }
 
-/* Bring a running daemon back to a stop: ask it to finish, else interrupt it. */
+/*
+ * Bring a running daemon back to a stop: ask it to finish (it releases what its commands
+ * acquired and answers), then interrupt it where it waits for more.
+ */
 static int stop_daemon(struct compel_ctl *ctl)
 {
 	struct compel_rpc_msg msg;
-	long deadline;
-	int err;
+	int err, ret;
 
 	err = compel_rpc_call(ctl, COMPEL_CMD_FINI);
 	if (!err)
@@ -644,27 +692,16 @@ static int stop_daemon(struct compel_ctl *ctl)
 		return err;	/* it stopped on its own (crashed) */
 	if (!err && msg.cmd != COMPEL_CMD_FINI)
 		err = -EPROTO;
-	deadline = now_ms() + (err ? 0 : ctl->timeout_ms);
-	while (!err) {
-		err = compel_wait_trap(ctl->pid, true);
-		if (err != -EAGAIN)
-			break;
-		if (now_ms() > deadline) {
-			err = -ETIMEDOUT;
-			break;
-		}
-		err = 0;
-		usleep(1000);
-	}
-	if (err) {
+	if (err)
 		cl_warn("task %d: parasite did not finish (%s), interrupting it", ctl->pid,
 			strerror(-err));
-		if (ptrace(PTRACE_INTERRUPT, ctl->pid, NULL, NULL) ||
-		    waitpid(ctl->pid, NULL, __WALL) < 0)
-			return -errno;
-	}
+	if (ptrace(PTRACE_INTERRUPT, ctl->pid, NULL, NULL))
+		return -errno;
+	ret = compel_wait_stop(ctl->pid, false, PTRACE_CONT, true);
 	ctl->running = false;
-	return err == -ESRCH ? err : 0;
+	if (ret < 0)
+		return ret;
+	return 0;
 }
 
 static int uninfect(struct compel_ctl *ctl)
@@ -702,28 +739,20 @@ static int restore_task(struct compel_ctl *ctl)
 {
 	int err = 0, e;
 
-	if (ctl->regs_dirty) {
+	if (ctl->fpu_dirty) {
 		e = compel_arch_set_fpu(ctl->pid, ctl->xsave, ctl->xsave_size, ctl->xsave_note);
 		if (e)
 			cl_err("task %d: cannot restore its FPU state: %s", ctl->pid, strerror(-e));
+		else
+			ctl->fpu_dirty = false;
 		err = e;
-		e = compel_arch_set_regs(ctl->pid, &ctl->regs);
-		if (e)
-			cl_err("task %d: cannot restore its registers: %s", ctl->pid, strerror(-e));
-		err = err ? err : e;
-		if (!err)
-			ctl->regs_dirty = false;
 	}
-	if (ctl->sigmask_blocked) {
-		if (ptrace(PTRACE_SETSIGMASK, ctl->pid, (void *)sizeof(ctl->sigmask),
-			   &ctl->sigmask)) {
-			e = -errno;
-			cl_err("task %d: cannot restore its signal mask: %s", ctl->pid,
-			       strerror(-e));
-			err = err ? err : e;
-		} else {
-			ctl->sigmask_blocked = false;
-		}
+	if (ctl->regs_dirty || ctl->sigmask_blocked) {
+		e = park(ctl);
+		if (e)
+			cl_err("task %d: cannot restore its registers and signal mask: %s",
+			       ctl->pid, strerror(-e));
+		err = err ? err : e;
 	}
 	return err;
 }

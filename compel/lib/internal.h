@@ -21,6 +21,7 @@ struct compel_ctl {
 	uint64_t sigmask;		/* as prepared */
 	bool sigmask_blocked;		/* we changed the task's mask */
 	bool regs_dirty;		/* the task's registers are not the prepared ones */
+	bool fpu_dirty;			/* our code ran: the FPU state must be put back */
 	bool running;			/* the daemon runs: the task is not in a ptrace stop */
 	unsigned long syscall_ip;	/* where injected syscalls execute */
 	unsigned int timeout_ms;
@@ -43,9 +44,19 @@ void compel_log(unsigned int level, const char *fmt, ...) __printf(2, 3);
 #define cl_info(fmt, ...)	compel_log(COMPEL_LOG_INFO, "compel: " fmt "\n", ##__VA_ARGS__)
 #define cl_debug(fmt, ...)	compel_log(COMPEL_LOG_DEBUG, "compel: " fmt "\n", ##__VA_ARGS__)
 
-/* Wait for @pid's next stop; stop signals seen meanwhile are passed on. Returns the
- * status (a SIGTRAP stop) or -errno (-ESRCH: it died). seize.c */
-int compel_wait_trap(pid_t pid, bool nohang);
+enum compel_stop {
+	COMPEL_STOP_SYSCALL = 1,	/* syscall entry or exit stop */
+	COMPEL_STOP_EVENT,		/* PTRACE_EVENT_STOP (interrupt or group stop) */
+	COMPEL_STOP_TRAP,		/* SIGTRAP (int3) */
+	COMPEL_STOP_SIGNAL,		/* any other signal: our code crashed */
+};
+
+/*
+ * Wait for @pid's next stop (-EAGAIN if @nohang and none). Group stops and stop signals seen
+ * meanwhile are passed on with the ptrace request @resume, unless @want_event. Returns an
+ * enum compel_stop or -errno (-ESRCH: it died). seize.c
+ */
+int compel_wait_stop(pid_t pid, bool nohang, int resume, bool want_event);
 
 /* arch/x86/cpu.c */
 int compel_arch_get_regs(pid_t pid, struct user_regs_struct *regs);
@@ -62,6 +73,8 @@ size_t compel_arch_sigframe_size(size_t xsave_size);
 void compel_arch_build_sigframe(void *dst, unsigned long remote, const struct user_regs_struct *r,
 				const void *xsave, size_t xsave_size, unsigned int note,
 				uint64_t sigmask);
+/* An interrupted syscall set up to be restarted when the task runs on, as the kernel does. */
+void compel_arch_fixup_restart(struct user_regs_struct *regs);
 /* The injected code: a syscall instruction followed by traps, one word. */
 unsigned long compel_arch_syscall_code(void);
 

@@ -74,7 +74,11 @@ COMPEL_API int compel_seize(pid_t tid, enum compel_task_state *ret_state)
 		*ret_state = st == 'Z' ? COMPEL_TASK_ZOMBIE : COMPEL_TASK_DEAD;
 		return 0;
 	}
-	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL)) {
+	/*
+	 * TRACESYSGOOD: a syscall stop reports SIGTRAP|0x80, which the kernel cannot send as a
+	 * signal should we die while the task sits in one (a plain SIGTRAP would kill it).
+	 */
+	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)PTRACE_O_TRACESYSGOOD)) {
 		ret = -errno;
 		st = task_state(tid);
 		if (st == 'Z' || st == 'X') {
@@ -111,7 +115,7 @@ COMPEL_API int compel_release(pid_t tid, enum compel_task_state state)
 	return 0;
 }
 
-int compel_wait_trap(pid_t pid, bool nohang)
+int compel_wait_stop(pid_t pid, bool nohang, int resume, bool want_event)
 {
 	int status, sig, ret;
 
@@ -126,20 +130,24 @@ int compel_wait_trap(pid_t pid, bool nohang)
 		if (!WIFSTOPPED(status))
 			continue;
 		sig = WSTOPSIG(status);
+		if (sig == (SIGTRAP | 0x80))
+			return COMPEL_STOP_SYSCALL;
 		if ((status >> 16) == PTRACE_EVENT_STOP) {
-			/* group stop (or a stray interrupt) while our code runs: run on */
-			if (ptrace(PTRACE_CONT, pid, NULL, NULL))
+			if (want_event)
+				return COMPEL_STOP_EVENT;
+			/* group stop while our code runs: run on (detach re-enters it) */
+			if (ptrace(resume, pid, NULL, NULL))
 				return -errno;
 			continue;
 		}
 		if ((status >> 16) == 0 && sig == SIGTRAP)
-			return 0;
-		if (is_stop_sig(sig)) {
-			if (ptrace(PTRACE_CONT, pid, NULL, (void *)(long)sig))
+			return COMPEL_STOP_TRAP;
+		if ((status >> 16) == 0 && is_stop_sig(sig)) {
+			if (ptrace(resume, pid, NULL, (void *)(long)sig))
 				return -errno;
 			continue;
 		}
 		cl_err("task %d: unexpected signal %d while running compel's code", pid, sig);
-		return -EFAULT;
+		return COMPEL_STOP_SIGNAL;
 	}
 }

@@ -580,7 +580,7 @@ static unsigned long long sig_blocked(pid_t pid)
  * A spy process infects @v (and trashes its FPU registers from the parasite), then dies of
  * SIGKILL: the daemon must notice and put the task back by itself.
  */
-static int orphan(struct victim *v)
+static int orphan(struct victim *v, bool infect_it)
 {
 	unsigned long long blk = sig_blocked(v->pid);
 	struct pollfd p;
@@ -594,8 +594,20 @@ static int orphan(struct victim *v)
 	if (spy == 0) {
 		struct compel_ctl *ctl;
 
+		enum compel_task_state st;
+		long r;
+
 		quiet = 1;
 		close(sync[0]);
+		if (!infect_it) {
+			/* die between two remote syscalls, the task in a syscall stop */
+			if (compel_seize(v->pid, &st) || compel_prepare(v->pid, &ctl) ||
+			    compel_syscall(ctl, __NR_getpid, &r, 0, 0, 0, 0, 0, 0) ||
+			    write(sync[1], "x", 1) != 1)
+				_exit(1);
+			pause();
+			_exit(0);
+		}
 		if (infect(v, &ctl, COMPEL_TASK_ALIVE) ||
 		    compel_rpc_call_sync(ctl, TEST_CMD_PING) ||
 		    compel_rpc_call_sync(ctl, TEST_CMD_CLOBBER_FPU))
@@ -623,7 +635,7 @@ static int orphan(struct victim *v)
 }
 
 /* The host dies while the parasite runs: the victim goes on unharmed, no signal lost. */
-static int test_orphan_busy(void)
+static int orphan_busy(bool infect_it)
 {
 	struct victim v;
 	int err;
@@ -631,7 +643,7 @@ static int test_orphan_busy(void)
 	if (spawn(&v, "busy", NULL))
 		return -1;
 	usleep(50000);
-	err = orphan(&v);
+	err = orphan(&v, infect_it);
 	if (err)
 		goto out_kill;
 	sigrt(v.pid, 2);
@@ -647,7 +659,7 @@ out_kill:
 }
 
 /* ... and a read() it was blocked in is restarted. */
-static int test_orphan_read(void)
+static int orphan_read(bool infect_it)
 {
 	struct victim_rec r;
 	struct victim v;
@@ -659,7 +671,7 @@ static int test_orphan_read(void)
 		err = FAIL("victim not in read()");
 		goto out_kill;
 	}
-	err = orphan(&v);
+	err = orphan(&v, infect_it);
 	if (err)
 		goto out_kill;
 	usleep(50000);
@@ -673,6 +685,27 @@ static int test_orphan_read(void)
 out_kill:
 	kill_victim(&v);
 	return err;
+}
+
+static int test_orphan_busy(void)
+{
+	return orphan_busy(true);
+}
+
+static int test_orphan_read(void)
+{
+	return orphan_read(true);
+}
+
+/* The host dies between two remote syscalls: the same. */
+static int test_orphan_sys_busy(void)
+{
+	return orphan_busy(false);
+}
+
+static int test_orphan_sys_read(void)
+{
+	return orphan_read(false);
 }
 
 static int test_read(void)
@@ -810,6 +843,8 @@ int main(int argc, char **argv)
 		{ "badblob", test_badblob },
 		{ "orphan-busy", test_orphan_busy },
 		{ "orphan-read", test_orphan_read },
+		{ "orphan-sys-busy", test_orphan_sys_busy },
+		{ "orphan-sys-read", test_orphan_sys_read },
 		{ "read", test_read },
 		{ "sleep", test_sleep },
 		{ "stopped", test_stopped },

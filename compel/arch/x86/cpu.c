@@ -107,6 +107,24 @@ void compel_arch_entry_regs(struct user_regs_struct *regs, unsigned long ip, uns
 	regs->eflags &= ~(1UL << 8 | 1UL << 10);
 }
 
+void compel_arch_fixup_restart(struct user_regs_struct *r)
+{
+	if ((long)r->orig_rax < 0)
+		return;
+	switch ((long)r->rax) {
+	case -512:	/* ERESTARTSYS */
+	case -513:	/* ERESTARTNOINTR */
+	case -514:	/* ERESTARTNOHAND */
+		r->rax = r->orig_rax;
+		r->rip -= 2;
+		break;
+	case -516:	/* ERESTART_RESTARTBLOCK: the task's restart_block is untouched */
+		r->rax = 219;	/* __NR_restart_syscall */
+		r->rip -= 2;
+		break;
+	}
+}
+
 /* syscall; int3 x 6 */
 unsigned long compel_arch_syscall_code(void)
 {

@@ -64,7 +64,12 @@ void std_daemon_main(struct compel_pie_hdr *hdr)
 			goto out_orphan;
 	}
 	parasite_daemon_fini();
-	send_msg(COMPEL_CMD_FINI, 0);
+	/* The host stops us (PTRACE_INTERRUPT) while we wait here; EOF means it died. */
+	if (!send_msg(COMPEL_CMD_FINI, 0))
+		recv_msg(&m);
+	sys_close(ctl_sock);
+	if (hdr->sigframe)
+		__compel_sigreturn(hdr->sigframe);
 	return;
 
 out_orphan:
