@@ -55,7 +55,7 @@ static bool is_pty_master(dev_t rdev, const char *link)
 }
 
 /*
- * Why descriptor @fd with link @link and stat @st cannot be dumped as a REG file, or NULL if it
+ * Why a descriptor with link @link and stat @st cannot be dumped as a REG file, or NULL if it
  * can. @buf holds a composed reason.
  */
 static const char *fd_unsupported(const char *link, const struct stat *st, char *buf, size_t len)

@@ -282,6 +282,50 @@ static int core_write(struct dump_ctx *dc, CoreEntry *core)
 	return 0;
 }
 
+/* The main thread's task_core_entry; @sa/@sa_ptrs (64 each) are storage it points to. */
+static void task_core_fill(const struct dump_ctx *dc, uint64_t sigmask, TaskCoreEntry *tc,
+			   SigactionEntry *sa, SigactionEntry **sa_ptrs)
+{
+	int i;
+
+	tc->state = dc->seize_state == COMPEL_TASK_STOPPED ? TASK_STATE__TASK_STOPPED :
+							      TASK_STATE__TASK_ALIVE;
+	tc->comm = (char *)dc->stat.comm;
+	tc->has_personality = true;
+	tc->personality = dc->misc.personality;
+	tc->has_umask = true;
+	tc->umask = dc->misc.umask;
+	tc->has_blk_sigset = true;
+	tc->blk_sigset = sigmask;
+	tc->has_pdeath_sig = true;
+	tc->pdeath_sig = dc->misc.pdeath_sig;
+	tc->has_dumpable = true;
+	tc->dumpable = dc->misc.dumpable;
+	for (i = 0; i < 64; i++) {
+		sigaction_entry__init(&sa[i]);
+		sa[i].sigaction = dc->sigactions[i].handler;
+		sa[i].flags = dc->sigactions[i].flags;
+		sa[i].restorer = dc->sigactions[i].restorer;
+		sa[i].mask = dc->sigactions[i].mask;
+		sa_ptrs[i] = &sa[i];
+	}
+	tc->n_sigactions = 64;
+	tc->sigactions = sa_ptrs;
+}
+
+static void thread_core_fill(const struct dump_ctx *dc, uint64_t sigmask, ThreadCoreEntry *th)
+{
+	th->tid = dc->pid;
+	th->has_blk_sigset = true;
+	th->blk_sigset = sigmask;
+	if (dc->rseq_abi) {
+		th->has_rseq_abi = th->has_rseq_len = th->has_rseq_sig = true;
+		th->rseq_abi = dc->rseq_abi;
+		th->rseq_len = dc->rseq_len;
+		th->rseq_sig = dc->rseq_sig;
+	}
+}
+
 int core_dump(struct dump_ctx *dc)
 {
 	UserX86RegsEntry gpregs = USER_X86_REGS_ENTRY__INIT;
@@ -296,7 +340,7 @@ int core_dump(struct dump_ctx *dc)
 	const void *xsave;
 	size_t xsave_size;
 	uint64_t sigmask, xstate_bv;
-	int ret, i;
+	int ret;
 
 	ret = compel_get_regs(dc->ctl, &regs);
 	if (!ret)
@@ -322,47 +366,16 @@ int core_dump(struct dump_ctx *dc)
 	ti.gpregs = &gpregs;
 	ti.fpregs = &fpregs;
 
-	tc.state = dc->seize_state == COMPEL_TASK_STOPPED ? TASK_STATE__TASK_STOPPED :
-							     TASK_STATE__TASK_ALIVE;
-	tc.comm = dc->stat.comm;
-	tc.has_personality = true;
-	tc.personality = dc->misc.personality;
-	tc.has_umask = true;
-	tc.umask = dc->misc.umask;
-	tc.has_blk_sigset = true;
-	tc.blk_sigset = sigmask;
-	tc.has_pdeath_sig = true;
-	tc.pdeath_sig = dc->misc.pdeath_sig;
-	tc.has_dumpable = true;
-	tc.dumpable = dc->misc.dumpable;
-	for (i = 0; i < 64; i++) {
-		sigaction_entry__init(&sa[i]);
-		sa[i].sigaction = dc->sigactions[i].handler;
-		sa[i].flags = dc->sigactions[i].flags;
-		sa[i].restorer = dc->sigactions[i].restorer;
-		sa[i].mask = dc->sigactions[i].mask;
-		sa_ptrs[i] = &sa[i];
-	}
-	tc.n_sigactions = 64;
-	tc.sigactions = sa_ptrs;
 	shared_si = siginfo_fields(dc->shared_si, dc->nr_shared_si);
 	thread_si = siginfo_fields(dc->thread_si, dc->nr_thread_si);
 	if (!shared_si || !thread_si)
 		return -ENOMEM;
+	task_core_fill(dc, sigmask, &tc, sa, sa_ptrs);
 	tc.n_shared_siginfo = dc->nr_shared_si;
 	tc.shared_siginfo = shared_si;
-
-	th.tid = dc->pid;
-	th.has_blk_sigset = true;
-	th.blk_sigset = sigmask;
+	thread_core_fill(dc, sigmask, &th);
 	th.n_siginfo = dc->nr_thread_si;
 	th.siginfo = thread_si;
-	if (dc->rseq_abi) {
-		th.has_rseq_abi = th.has_rseq_len = th.has_rseq_sig = true;
-		th.rseq_abi = dc->rseq_abi;
-		th.rseq_len = dc->rseq_len;
-		th.rseq_sig = dc->rseq_sig;
-	}
 
 	core.mtype = MARCH__X86_64;
 	core.thread_info = &ti;
