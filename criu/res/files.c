@@ -224,3 +224,110 @@ int fdinfo_dump(struct dump_ctx *dc)
 }
 
 /* ================================ restore side =============================== */
+
+#include "images/fs.pb-c.h"
+#include "images/mm.pb-c.h"
+
+int files_check(const struct rst_ctx *c)
+{
+	char what[64];
+	size_t i;
+	int ret;
+
+	for (i = 0; i < c->nr_fds; i++) {
+		const FdinfoEntry *e = c->fds[i];
+
+		snprintf(what, sizeof(what), "fd %u", e->fd);
+		if (e->type != FD_TYPES__REG) {
+			pr_err("%s: files of type %d are not supported yet", what, e->type);
+			return -EOPNOTSUPP;
+		}
+		ret = reg_file_check(c, e->id, what, false);
+		if (ret)
+			return ret;
+	}
+	ret = reg_file_check(c, c->fs->cwd_id, "cwd", false);
+	if (!ret)
+		ret = reg_file_check(c, c->fs->root_id, "root", false);
+	if (!ret && c->mm->exe_file_id)
+		ret = reg_file_check(c, c->mm->exe_file_id, "exe", false);
+	return ret;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* Move criu's fds above the task's highest fd, then close every other fd of criu. */
+static int files_move_criu(struct rst_task *t)
+{
+	int *fds[3] = { &t->status_fd, &t->go_fd, &t->pages_fd };
+	int keep[3], base = 0, i, nf;
+	size_t j;
+
+	for (j = 0; j < t->c->nr_fds; j++)
+		base = max(base, (int)t->c->fds[j]->fd + 1);
+	for (i = 0; i < 3; i++) {
+		nf = fcntl(*fds[i], F_DUPFD_CLOEXEC, base);
+		if (nf < 0)
+			return rst_task_err(t, -errno, "cannot move criu's fd %d above %d: %m",
+					    *fds[i], base);
+		close(*fds[i]);
+		*fds[i] = keep[i] = nf;
+	}
+	qsort(keep, 3, sizeof(keep[0]), cmp_int);
+	if (keep[0] > 0)
+		close_range(0, keep[0] - 1, 0);
+	for (i = 0; i < 2; i++)
+		if (keep[i + 1] > keep[i] + 1)
+			close_range(keep[i] + 1, keep[i + 1] - 1, 0);
+	close_range(keep[2] + 1, ~0U, 0);
+	return 0;
+}
+
+/* Open each descriptor at its number; fds sharing one open file description share it again. */
+static int files_open(struct rst_task *t)
+{
+	struct rst_ctx *c = t->c;
+	int fd, cloexec;
+	char what[32];
+	size_t i, j;
+
+	for (i = 0; i < c->nr_fds; i++) {
+		const FdinfoEntry *e = c->fds[i];
+
+		cloexec = (e->flags & FD_CLOEXEC) ? O_CLOEXEC : 0;
+		for (j = 0; j < i && c->fds[j]->id != e->id; j++)
+			;
+		if (j < i) {
+			if (dup3(c->fds[j]->fd, e->fd, cloexec) < 0)
+				return rst_task_err(t, -errno, "fd %u: cannot dup fd %u: %m", e->fd,
+						    c->fds[j]->fd);
+			continue;
+		}
+		snprintf(what, sizeof(what), "fd %u", e->fd);
+		fd = reg_file_open(t, reg_file_find(c, e->id), what);
+		if (fd < 0)
+			return fd;
+		if (fd == (int)e->fd) {
+			if (cloexec && fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+				return rst_task_err(t, -errno, "%s: cannot set FD_CLOEXEC: %m", what);
+			continue;
+		}
+		if (dup3(fd, e->fd, cloexec) < 0)
+			return rst_task_err(t, -errno, "%s: cannot move it into place: %m", what);
+		close(fd);
+	}
+	return 0;
+}
+
+int files_restore(struct rst_task *t)
+{
+	int ret;
+
+	ret = files_move_criu(t);
+	if (!ret)
+		ret = files_open(t);
+	return ret;
+}

@@ -84,3 +84,26 @@ int fs_dump(struct dump_ctx *dc)
 }
 
 /* ================================ restore side =============================== */
+
+#include <unistd.h>
+
+#include "images/core.pb-c.h"
+#include "images/fdinfo.pb-c.h"
+
+int fs_restore(struct rst_task *t)
+{
+	struct rst_ctx *c = t->c;
+	const RegFileEntry *cwd = reg_file_find(c, c->fs->cwd_id);
+	const RegFileEntry *root = reg_file_find(c, c->fs->root_id);
+	const TaskCoreEntry *tc = c->core->tc;
+
+	if (chdir(cwd->name))
+		return rst_task_err(t, -errno, "cannot change to the cwd '%s': %m", cwd->name);
+	if (strcmp(root->name, "/") && chroot(root->name))
+		return rst_task_err(t, -errno, "cannot chroot to '%s': %m", root->name);
+	if (c->fs->has_umask)
+		umask(c->fs->umask);
+	else if (tc->has_umask)
+		umask(tc->umask);
+	return 0;
+}

@@ -337,3 +337,415 @@ int mm_dump(struct dump_ctx *dc)
 }
 
 /* ================================ restore side =============================== */
+
+#include <unistd.h>
+
+#include "common/page.h"
+#include "images/fdinfo.pb-c.h"
+#include "images/pagemap.pb-c.h"
+
+#define VMA_VDSO_UNIT	(VMA_STATUS__VMA_AREA_VDSO | VMA_STATUS__VMA_AREA_VVAR)
+#define SEARCH_LOW	(1ULL << 32)	/* where the search for a free area stops */
+#define SEARCH_HIGH	0x7f0000000000ULL
+
+static enum rst_vma_kind vma_kind(const VmaEntry *v)
+{
+	if (v->status & VMA_STATUS__VMA_AREA_VSYSCALL)
+		return RV_SKIP;
+	if (v->status & VMA_VDSO_UNIT)
+		return RV_VDSO;
+	if (v->status & VMA_STATUS__VMA_FILE_SHARED)
+		return RV_FILE_SHARED;
+	return RV_PREMAP;
+}
+
+static int mm_check_vmas(struct rst_ctx *c)
+{
+	const MmEntry *mm = c->mm;
+	char what[64];
+	size_t i;
+	int ret;
+
+	c->kinds = calloc(mm->n_vmas + 1, sizeof(*c->kinds));
+	if (!c->kinds)
+		return -ENOMEM;
+	for (i = 0; i < mm->n_vmas; i++) {
+		const VmaEntry *v = mm->vmas[i];
+
+		if (v->start >= v->end || (v->start | v->end) & ~PAGE_MASK ||
+		    (i && v->start < mm->vmas[i - 1]->end)) {
+			pr_err("mm-%d.img: vma %zu (%#" PRIx64 "-%#" PRIx64 ") is malformed or out "
+			       "of order", c->pid, i, v->start, v->end);
+			return -EBADMSG;
+		}
+		if (v->status & VMA_STATUS__VMA_AREA_MEMFD) {
+			pr_err("vma %#" PRIx64 " (%s): memfd mappings are not supported yet",
+			       v->start, v->name ?: "");
+			return -EOPNOTSUPP;
+		}
+		c->kinds[i] = vma_kind(v);
+		if (c->kinds[i] == RV_VDSO || c->kinds[i] == RV_SKIP)
+			continue;
+		if (v->status & (VMA_STATUS__VMA_FILE_PRIVATE | VMA_STATUS__VMA_FILE_SHARED)) {
+			snprintf(what, sizeof(what), "mapping at %#" PRIx64, v->start);
+			if (!v->has_file_id) {
+				pr_err("%s: a file mapping without a file", what);
+				return -EBADMSG;
+			}
+			ret = reg_file_check(c, v->file_id, what, true);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/* Collect criu's own [vvar], [vvar_vclock] and [vdso] from /proc/self/maps. */
+static int mm_read_vdso_now(struct rst_ctx *c)
+{
+	_cleanup_free_ char *line = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return pr_err_ret(-errno, "cannot open /proc/self/maps");
+	while (getline(&line, &len, f) > 0) {
+		unsigned long s, e;
+
+		if (!strstr(line, "[vdso]") && !strstr(line, "[vvar]") &&
+		    !strstr(line, "[vvar_vclock]"))
+			continue;
+		if (sscanf(line, "%lx-%lx", &s, &e) != 2 || c->nr_vdso_now == RST_MAX_VDSO_PARTS)
+			continue;
+		c->vdso_now[c->nr_vdso_now].start = s;
+		c->vdso_now[c->nr_vdso_now++].end = e;
+	}
+	fclose(f);
+	return 0;
+}
+
+/* The recorded vDSO unit must have the shape of ours: same parts, sizes and distances. */
+static int mm_check_vdso(struct rst_ctx *c)
+{
+	size_t i, n = 0;
+	uint64_t rec0 = 0;
+	int ret;
+
+	ret = mm_read_vdso_now(c);
+	if (ret)
+		return ret;
+	for (i = 0; i < c->mm->n_vmas; i++) {
+		const VmaEntry *v = c->mm->vmas[i];
+
+		if (c->kinds[i] != RV_VDSO)
+			continue;
+		if (!n)
+			rec0 = v->start;
+		if (n >= c->nr_vdso_now ||
+		    v->end - v->start != c->vdso_now[n].end - c->vdso_now[n].start ||
+		    v->start - rec0 != c->vdso_now[n].start - c->vdso_now[0].start)
+			goto mismatch;
+		n++;
+	}
+	if (n && n != c->nr_vdso_now)
+		goto mismatch;
+	return 0;
+mismatch:
+	pr_err("the vdso of the dump does not have the layout of this kernel's "
+	       "(%zu parts here): cannot restore", c->nr_vdso_now);
+	return -EINVAL;
+}
+
+int mm_check(struct rst_ctx *c)
+{
+	int ret;
+
+	ret = mm_check_vmas(c);
+	if (!ret)
+		ret = mm_check_vdso(c);
+	return ret;
+}
+
+int mm_list_vmas(struct rst_task *t)
+{
+	struct rst_ctx *c = t->c;
+	const MmEntry *mm = c->mm;
+	size_t i;
+
+	t->vmas = calloc(mm->n_vmas + 1, sizeof(*t->vmas));
+	if (!t->vmas)
+		return rst_task_err(t, -ENOMEM, "out of memory");
+	for (i = 0; i < mm->n_vmas; i++) {
+		const VmaEntry *v = mm->vmas[i];
+		struct rst_vma *r;
+
+		if (c->kinds[i] == RV_SKIP)
+			continue;
+		if (c->kinds[i] == RV_VDSO) {
+			r = &t->vdso[t->nr_vdso];
+			r->tmp = c->vdso_now[t->nr_vdso++].start;
+		} else {
+			r = &t->vmas[t->nr_vmas++];
+			if (c->kinds[i] == RV_PREMAP)
+				t->premap_len += v->end - v->start + PAGE_SIZE;
+		}
+		r->start = v->start;
+		r->end = v->end;
+		r->pgoff = v->pgoff;
+		r->prot = r->tmp_prot = v->prot;
+		r->flags = v->flags;
+		r->fd = -1;
+	}
+	t->premap_len += PAGE_SIZE;
+	return 0;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct rst_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Our mappings and the task's, sorted, into *@ret (malloc'ed); returns their number. */
+static int mm_busy_ranges(struct rst_task *t, struct rst_range **ret)
+{
+	const MmEntry *mm = t->c->mm;
+	_cleanup_free_ char *line = NULL;
+	size_t n = 0, cap = mm->n_vmas + 256, len = 0, i;
+	struct rst_range *b, *nb;
+	unsigned long s, e;
+	FILE *f;
+
+	b = malloc(cap * sizeof(*b));
+	f = fopen("/proc/self/maps", "re");
+	if (!b || !f) {
+		free(b);
+		if (f)
+			fclose(f);
+		return rst_task_err(t, -ENOMEM, "cannot read /proc/self/maps");
+	}
+	while (getline(&line, &len, f) > 0 && sscanf(line, "%lx-%lx", &s, &e) == 2) {
+		if (n + mm->n_vmas == cap) {
+			nb = realloc(b, (cap *= 2) * sizeof(*b));
+			if (!nb)
+				break;
+			b = nb;
+		}
+		b[n].start = s;
+		b[n++].end = e;
+	}
+	fclose(f);
+	if (n + mm->n_vmas > cap) {
+		free(b);
+		return rst_task_err(t, -ENOMEM, "out of memory");
+	}
+	for (i = 0; i < mm->n_vmas; i++) {
+		b[n].start = mm->vmas[i]->start;
+		b[n++].end = mm->vmas[i]->end;
+	}
+	qsort(b, n, sizeof(*b), cmp_range);
+	*ret = b;
+	return n;
+}
+
+/* A free place for @size bytes (plus guard pages) that is neither ours nor the task's. */
+static int mm_find_area(struct rst_task *t, uint64_t size, uint64_t *ret_addr)
+{
+	_cleanup_free_ struct rst_range *b = NULL;
+	uint64_t top = SEARCH_HIGH;
+	int n, i;
+
+	n = mm_busy_ranges(t, &b);
+	if (n < 0)
+		return n;
+	size += 2 * PAGE_SIZE;
+	for (i = n - 1; i >= 0; i--) {
+		if (b[i].end < top && top - b[i].end >= size)
+			break;
+		top = min(top, b[i].start);
+	}
+	if (i < 0 && (top <= SEARCH_LOW || top - SEARCH_LOW < size))
+		return rst_task_err(t, -ENOMEM, "no free address range of %" PRIu64 " bytes to "
+				    "restore from", size);
+	*ret_addr = top - size + PAGE_SIZE;
+	return 0;
+}
+
+/* The fd a file VMA maps, opened once per file (*@cache_*: the last one opened). */
+static int mm_vma_fd(struct rst_task *t, const VmaEntry *v, int *cache_id, int *cache_fd)
+{
+	const RegFileEntry *r = reg_file_find(t->c, v->file_id);
+	bool shared_w = (v->flags & MAP_SHARED) && (v->prot & PROT_WRITE);
+	int flags = O_RDONLY;
+
+	if (*cache_fd >= 0 && *cache_id == (int)v->file_id && !shared_w)
+		return *cache_fd;
+	if (shared_w || ((r->flags & O_ACCMODE) == O_RDWR && !(r->flags & O_PATH)))
+		flags = O_RDWR;
+	if (*cache_fd >= 0)
+		close(*cache_fd);
+	*cache_fd = open(r->name, flags | O_CLOEXEC);
+	if (*cache_fd < 0)
+		return rst_task_err(t, -errno, "mapping at %#" PRIx64 ": cannot open '%s': %m",
+				    v->start, r->name);
+	*cache_id = v->file_id;
+	return *cache_fd;
+}
+
+/*
+ * Does any page of the pagemap fall into @v? VMAs are asked in address order and the runs are
+ * in address order too, so *@cursor only moves forward.
+ */
+static bool vma_has_pages(struct rst_task *t, const VmaEntry *v, size_t *cursor)
+{
+	size_t i;
+
+	for (i = *cursor; i < t->c->nr_pms; i++) {
+		const PagemapEntry *pe = t->c->pms[i];
+		uint64_t end = pe->vaddr + (uint64_t)pe->nr_pages * PAGE_SIZE;
+
+		if (end <= v->start) {
+			*cursor = i + 1;
+			continue;
+		}
+		return pe->vaddr < v->end;
+	}
+	return false;
+}
+
+/* Map one premapped VMA at @at; writable only if pages go in (see mm_premap()). */
+static int mm_premap_one(struct rst_task *t, const VmaEntry *v, struct rst_vma *r, int fd,
+			 bool has_pages, uint64_t at)
+{
+	int flags = MAP_FIXED | (v->flags & (MAP_SHARED | MAP_PRIVATE | MAP_GROWSDOWN));
+	uint64_t len = v->end - v->start;
+	unsigned int bit;
+	void *p;
+
+	if (fd < 0)
+		flags |= MAP_ANONYMOUS;
+	if (has_pages || (v->status & VMA_STATUS__VMA_AREA_STACK))
+		r->tmp_prot |= PROT_READ | PROT_WRITE;
+	p = mmap((void *)at, len, r->tmp_prot, flags, fd, fd < 0 ? 0 : v->pgoff);
+	if (p == MAP_FAILED)
+		return rst_task_err(t, -errno, "cannot premap the vma at %#" PRIx64 " (%s): %m",
+				    v->start, v->name ?: "");
+	for (bit = 0; v->has_madv && bit < 64; bit++)
+		if ((v->madv & (1ULL << bit)) && madvise(p, len, bit))
+			return rst_task_err(t, -errno, "madvise(%u) of the vma at %#" PRIx64 ": %m",
+					    bit, v->start);
+	r->tmp = at;
+	return 0;
+}
+
+/*
+ * Premap every private (and anonymous shared) VMA inside the reservation, each followed by a
+ * guard page so none merges with another. A VMA is writable for now only if pages go in: a VMA
+ * made writable is accounted (VM_ACCOUNT) and would merge with neighbours the original did not
+ * merge with. File-shared VMAs only get their fd, for the restorer.
+ */
+int mm_premap(struct rst_task *t)
+{
+	const MmEntry *mm = t->c->mm;
+	int cache_id = -1, cache_fd = -1, fd, ret = 0;
+	struct rst_vma *r = t->vmas;
+	size_t i, cursor = 0;
+	uint64_t cur;
+	void *p;
+
+	ret = mm_find_area(t, t->premap_len + t->rst_len, &t->area);
+	if (ret)
+		return ret;
+	p = mmap((void *)t->area, t->premap_len + t->rst_len, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == MAP_FAILED)
+		return rst_task_err(t, -errno, "cannot reserve %#" PRIx64 " bytes at %#" PRIx64
+				    ": %m", t->premap_len + t->rst_len, t->area);
+
+	cur = t->area + PAGE_SIZE;
+	for (i = 0; i < mm->n_vmas && !ret; i++) {
+		const VmaEntry *v = mm->vmas[i];
+
+		if (t->c->kinds[i] == RV_VDSO || t->c->kinds[i] == RV_SKIP)
+			continue;
+		fd = -1;
+		if (v->status & (VMA_STATUS__VMA_FILE_PRIVATE | VMA_STATUS__VMA_FILE_SHARED)) {
+			fd = ret = mm_vma_fd(t, v, &cache_id, &cache_fd);
+			if (ret < 0)
+				break;
+			ret = 0;
+		}
+		if (t->c->kinds[i] == RV_FILE_SHARED) {
+			r->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+			if (r->fd < 0)
+				ret = rst_task_err(t, -errno, "cannot dup the fd of the mapping at "
+						   "%#" PRIx64 ": %m", v->start);
+			r->flags &= ~MAP_FIXED;
+			r++;
+			continue;
+		}
+		ret = mm_premap_one(t, v, r++, fd, vma_has_pages(t, v, &cursor), cur);
+		cur += v->end - v->start + PAGE_SIZE;
+	}
+	if (cache_fd >= 0)
+		close(cache_fd);
+	return ret;
+}
+
+struct rst_vma *mm_premapped_at(struct rst_task *t, uint64_t addr)
+{
+	size_t lo = 0, hi = t->nr_vmas, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (addr < t->vmas[mid].start)
+			hi = mid;
+		else if (addr >= t->vmas[mid].end)
+			lo = mid + 1;
+		else
+			return t->vmas[mid].tmp ? &t->vmas[mid] : NULL;
+	}
+	return NULL;
+}
+
+size_t mm_args_size(const struct rst_task *t)
+{
+	return (t->nr_vmas + t->nr_vdso) * sizeof(struct rst_vma) +
+	       t->c->mm->n_mm_saved_auxv * sizeof(uint64_t);
+}
+
+void mm_fill_args(struct rst_task *t, struct restorer_args *a, size_t *off)
+{
+	const MmEntry *mm = t->c->mm;
+	char *base = (char *)a;
+
+	a->nr_vmas = t->nr_vmas;
+	a->vmas_off = *off;
+	memcpy(base + *off, t->vmas, t->nr_vmas * sizeof(struct rst_vma));
+	*off += t->nr_vmas * sizeof(struct rst_vma);
+	a->nr_vdso = t->nr_vdso;
+	a->vdso_off = *off;
+	memcpy(base + *off, t->vdso, t->nr_vdso * sizeof(struct rst_vma));
+	*off += t->nr_vdso * sizeof(struct rst_vma);
+	a->nr_auxv = mm->n_mm_saved_auxv;
+	a->auxv_off = *off;
+	memcpy(base + *off, mm->mm_saved_auxv, mm->n_mm_saved_auxv * sizeof(uint64_t));
+	*off += mm->n_mm_saved_auxv * sizeof(uint64_t);
+
+	a->premap_start = t->area;
+	a->premap_end = t->area + t->premap_len;
+	a->mm_start_code = mm->mm_start_code;
+	a->mm_end_code = mm->mm_end_code;
+	a->mm_start_data = mm->mm_start_data;
+	a->mm_end_data = mm->mm_end_data;
+	a->mm_start_brk = mm->mm_start_brk;
+	a->mm_brk = mm->mm_brk;
+	a->mm_start_stack = mm->mm_start_stack;
+	a->mm_arg_start = mm->mm_arg_start;
+	a->mm_arg_end = mm->mm_arg_end;
+	a->mm_env_start = mm->mm_env_start;
+	a->mm_env_end = mm->mm_env_end;
+	a->exe_fd = t->exe_fd;
+}

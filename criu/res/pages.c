@@ -145,3 +145,73 @@ out:
 }
 
 /* ================================ restore side =============================== */
+
+#include <unistd.h>
+
+#include "common/compiler.h"
+
+static int pages_read_run(struct rst_task *t, uint64_t addr, uint64_t left, uint64_t *off)
+{
+	struct rst_ctx *c = t->c;
+	struct rst_vma *v;
+	uint64_t chunk;
+	ssize_t n;
+	char *dst;
+
+	while (left) {
+		v = mm_premapped_at(t, addr);
+		if (!v)
+			return rst_task_err(t, -EBADMSG, "pagemap-%d.img: pages at %#" PRIx64
+					    " are in no private vma", c->pid, addr);
+		chunk = min(left, v->end - addr);
+		dst = (char *)(v->tmp + (addr - v->start));
+		/* Faulting the run in with one call is several times faster than taking one
+		 * fault per page inside pread; if it fails, pread faults them. */
+		madvise(dst, chunk, MADV_POPULATE_WRITE);
+		while (chunk) {
+			n = pread(t->pages_fd, dst, chunk, *off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return rst_task_err(t, -errno, "cannot read pages-%u.img: %m",
+						    c->pm_head->pages_id);
+			if (n == 0)
+				return rst_task_err(t, -EBADMSG, "pages-%u.img is shorter than its "
+						    "pagemap (%" PRIu64 " bytes)",
+						    c->pm_head->pages_id, *off);
+			dst += n;
+			*off += n;
+			addr += n;
+			left -= n;
+			chunk -= n;
+		}
+	}
+	return 0;
+}
+
+/* Read the dumped pages straight into their premapped places: each page is faulted once. */
+int pages_restore(struct rst_task *t)
+{
+	struct rst_ctx *c = t->c;
+	uint64_t off = 0;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < c->nr_pms; i++) {
+		const PagemapEntry *pe = c->pms[i];
+		uint32_t flags = pe->has_flags ? pe->flags : PAGEMAP_FLAGS__PE_PRESENT;
+
+		if (flags & PAGEMAP_FLAGS__PE_PARENT)
+			return rst_task_err(t, -EOPNOTSUPP, "pages at %#" PRIx64 " are in a parent "
+					    "image set: not supported yet", pe->vaddr);
+		if (flags & PAGEMAP_FLAGS__PE_LAZY)
+			return rst_task_err(t, -EOPNOTSUPP, "lazy pages at %#" PRIx64 ": not "
+					    "supported yet", pe->vaddr);
+		if (!(flags & PAGEMAP_FLAGS__PE_PRESENT))
+			continue;
+		ret = pages_read_run(t, pe->vaddr, (uint64_t)pe->nr_pages * PAGE_SIZE, &off);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}

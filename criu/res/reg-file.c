@@ -133,3 +133,78 @@ int reg_file_dump_all(struct dump_ctx *dc)
 }
 
 /* ================================ restore side =============================== */
+
+#include <inttypes.h>
+#include <unistd.h>
+#include <sys/sysmacros.h>
+
+#include "opts.h"
+
+const RegFileEntry *reg_file_find(const struct rst_ctx *c, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < c->nr_files; i++)
+		if (c->files[i]->id == id)
+			return c->files[i]->type == FD_TYPES__REG ? c->files[i]->reg : NULL;
+	return NULL;
+}
+
+static bool is_tty(const struct stat *st)
+{
+	unsigned int maj = major(st->st_rdev);
+
+	return S_ISCHR(st->st_mode) && (maj == 4 || maj == 5 || (maj >= 136 && maj <= 143));
+}
+
+int reg_file_check(const struct rst_ctx *c, uint32_t id, const char *what, bool mapped)
+{
+	const RegFileEntry *r = reg_file_find(c, id);
+	struct stat st;
+
+	if (!r) {
+		pr_err("%s: file id %u is not a regular file entry of files.img", what, id);
+		return -EBADMSG;
+	}
+	if (stat(r->name, &st) < 0)
+		return pr_err_ret(-errno, "%s: cannot find '%s'", what, r->name);
+	if (r->has_mode && (st.st_mode & S_IFMT) != (r->mode & S_IFMT)) {
+		pr_err("%s: '%s' is no longer the same kind of file (mode %o, was %o)",
+		       what, r->name, st.st_mode, r->mode);
+		return -EINVAL;
+	}
+	if (r->has_size && S_ISREG(st.st_mode) && (uint64_t)st.st_size != r->size) {
+		if (mapped) {
+			pr_err("%s: '%s' has changed size (%" PRIu64 " bytes, was %" PRIu64 ")",
+			       what, r->name, (uint64_t)st.st_size, r->size);
+			return -EINVAL;
+		}
+		pr_warn("%s: '%s' has changed size (%" PRIu64 " bytes, was %" PRIu64 "), ignoring",
+			what, r->name, (uint64_t)st.st_size, r->size);
+	}
+	if (is_tty(&st) && !c->opts->shell_job) {
+		pr_err("%s is the terminal '%s': restore with --shell-job (-j)", what, r->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int reg_file_open(struct rst_task *t, const RegFileEntry *r, const char *what)
+{
+	int flags = r->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC);
+	int fd;
+
+	if (!(flags & O_PATH))
+		flags |= O_NOCTTY;
+	fd = open(r->name, flags);
+	if (fd < 0)
+		return rst_task_err(t, -errno, "%s: cannot open '%s': %m", what, r->name);
+	if (!(flags & O_PATH) && lseek(fd, r->pos, SEEK_SET) < 0 && errno != ESPIPE) {
+		int err = rst_task_err(t, -errno, "%s: cannot seek '%s' to %" PRIu64 ": %m",
+				       what, r->name, r->pos);
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}

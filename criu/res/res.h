@@ -152,4 +152,122 @@ int pstree_dump(struct dump_ctx *dc);			/* writes pstree.img */
 
 /* ================================ restore side =============================== */
 
+#include "proto/restorer.h"
+
+struct InventoryEntry;
+struct PstreeEntry;
+struct CoreEntry;
+struct MmEntry;
+struct FsEntry;
+struct FileEntry;
+struct FdinfoEntry;
+struct PagemapHead;
+struct PagemapEntry;
+struct RegFileEntry;
+struct cr_img;
+
+#define RST_MAX_VDSO_PARTS	4	/* [vvar], [vvar_vclock], [vdso] */
+
+/* How one recorded VMA comes back. */
+enum rst_vma_kind {
+	RV_SKIP,		/* [vsyscall] */
+	RV_VDSO,		/* part of the vDSO unit: moved, not mapped */
+	RV_PREMAP,		/* private or anonymous shared: premapped, filled, moved */
+	RV_FILE_SHARED,		/* MAP_SHARED file: mapped by the restorer */
+};
+
+/* One restore of one process: its decoded images and what the checks found. */
+struct rst_ctx {
+	const struct cr_opts *opts;	/* borrowed */
+	struct img_dir *dir;		/* owned */
+	pid_t pid;
+
+	/* decoded images, owned */
+	struct InventoryEntry *inv;
+	struct PstreeEntry *ps;
+	struct CoreEntry *core;
+	struct MmEntry *mm;
+	struct FsEntry *fs;
+	struct FileEntry **files;
+	size_t nr_files;
+	struct FdinfoEntry **fds;
+	size_t nr_fds;
+	struct PagemapHead *pm_head;
+	struct PagemapEntry **pms;	/* the runs, without the head */
+	size_t nr_pms;
+	struct cr_img *pages;		/* owned, raw */
+
+	enum rst_vma_kind *kinds;	/* owned, one per mm->vmas (mm_check()) */
+	struct rst_range vdso_now[RST_MAX_VDSO_PARTS];	/* criu's own vDSO unit */
+	size_t nr_vdso_now;
+
+	/* the created task */
+	int status_pipe[2];
+	int go_pipe[2];
+	pid_t child;
+	struct restorer_ready ready;
+	int exit_status;		/* wait() status of the task, without -d; -1 before */
+};
+
+/*
+ * The restored task's side, in criu's child before it jumps into the restorer. criu's log is
+ * not usable there: these functions return 0 (or an fd) or a negative errno and leave a
+ * one-line message in err (rst_task_err()), which travels back to criu.
+ */
+struct rst_task {
+	struct rst_ctx *c;		/* borrowed */
+	int status_fd, go_fd, pages_fd;	/* criu's, moved above the task's fds */
+	int exe_fd;			/* for PR_SET_MM_MAP, or -1 */
+	struct rst_vma *vmas;		/* owned: premapped and file-shared VMAs, address order */
+	size_t nr_vmas;
+	struct rst_vma vdso[RST_MAX_VDSO_PARTS];
+	size_t nr_vdso;
+	uint64_t area;			/* the reservation: premap area, then the restorer's */
+	uint64_t premap_len, rst_len;
+	size_t args_len;
+	struct restorer_args *args;	/* in the restorer's area */
+	char *maps_buf;			/* owned: /proc/self/maps is read last, into this */
+	char err[RESTORER_ERR_MAX];
+};
+
+/* Formats @fmt into t->err and returns @err (a negative errno). */
+int rst_task_err(struct rst_task *t, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* reg-file.c: files opened by path. */
+const struct RegFileEntry *reg_file_find(const struct rst_ctx *c, uint32_t id);	/* NULL: none */
+/* The file @id, needed as @what, exists and looks as it did; @mapped: its size must match. */
+int reg_file_check(const struct rst_ctx *c, uint32_t id, const char *what, bool mapped);
+/* Child: open @r with its recorded flags at its recorded offset; returns the fd. */
+int reg_file_open(struct rst_task *t, const struct RegFileEntry *r, const char *what);
+
+/* files.c: descriptors. */
+int files_check(const struct rst_ctx *c);		/* fds, cwd, root, exe exist */
+int files_restore(struct rst_task *t);			/* child: criu's fds up, the task's in */
+
+/* fs.c: cwd, root, umask (child). */
+int fs_restore(struct rst_task *t);
+
+/* mm.c: VMAs. */
+int mm_check(struct rst_ctx *c);			/* VMAs and the vDSO layout */
+int mm_list_vmas(struct rst_task *t);			/* child: t->vmas, t->vdso, premap_len */
+/* Child: reserve premap_len + rst_len bytes somewhere free, premap the VMAs at its start. */
+int mm_premap(struct rst_task *t);
+struct rst_vma *mm_premapped_at(struct rst_task *t, uint64_t addr);
+/* Child: the VMA lists, auxv and mm fields into @a, from byte *@off of it on. */
+void mm_fill_args(struct rst_task *t, struct restorer_args *a, size_t *off);
+size_t mm_args_size(const struct rst_task *t);
+
+/* pages.c: read the dumped pages into the premapped VMAs (child). */
+int pages_restore(struct rst_task *t);
+
+/* task-core.c: the task's own state. */
+int core_check(const struct rst_ctx *c);
+uint64_t core_sigmask(const struct rst_ctx *c);		/* the mask the task runs with */
+int core_restore_task(struct rst_task *t);		/* child: session, personality, THP */
+int core_restore_signals(struct rst_task *t);		/* child: sigactions, pending signals */
+/* Child: registers (the rt_sigframe), TLS, rseq, prctl state into @a from *@off on. */
+int core_fill_args(struct rst_task *t, struct restorer_args *a, size_t *off);
+size_t core_args_size(const struct rst_ctx *c);
+
+
 #endif

@@ -414,3 +414,200 @@ int pstree_dump(struct dump_ctx *dc)
 }
 
 /* ================================ restore side =============================== */
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+
+#include "arch/x86/sigframe.h"
+#include "common/compiler.h"
+#include "images/inventory.pb-c.h"
+#include "images/mm.pb-c.h"
+
+int rst_task_err(struct rst_task *t, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(t->err, sizeof(t->err), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int core_check(const struct rst_ctx *c)
+{
+	const CoreEntry *core = c->core;
+	size_t xlen;
+
+	if (core->mtype != MARCH__X86_64 || !core->thread_info || !core->tc) {
+		pr_err("core-%d.img: not an x86_64 task core", c->pid);
+		return -EBADMSG;
+	}
+	if (core->tc->state != TASK_STATE__TASK_ALIVE &&
+	    core->tc->state != TASK_STATE__TASK_STOPPED) {
+		pr_err("core-%d.img: task state %d: only running and stopped tasks can be "
+		       "restored yet", c->pid, core->tc->state);
+		return -EOPNOTSUPP;
+	}
+	xlen = core->thread_info->fpregs->area.len;
+	if (xlen < 576 || (c->inv->has_xsave_size && xlen != c->inv->xsave_size)) {
+		pr_err("core-%d.img: the xsave area has %zu bytes, inventory.img says %u",
+		       c->pid, xlen, c->inv->xsave_size);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+uint64_t core_sigmask(const struct rst_ctx *c)
+{
+	const ThreadCoreEntry *th = c->core->thread_core;
+
+	if (c->core->tc->has_blk_sigset)
+		return c->core->tc->blk_sigset;
+	if (th && th->has_blk_sigset)
+		return th->blk_sigset;
+	return 0;
+}
+
+int core_restore_task(struct rst_task *t)
+{
+	struct rst_ctx *c = t->c;
+	const TaskCoreEntry *tc = c->core->tc;
+
+	if ((pid_t)c->ps->sid == c->pid) {
+		if (setsid() < 0)
+			return rst_task_err(t, -errno, "cannot create the session: %m");
+	} else if ((pid_t)c->ps->pgid == c->pid && setpgid(0, 0)) {
+		return rst_task_err(t, -errno, "cannot create the process group: %m");
+	}
+	if (c->mm->has_thp_disabled && c->mm->thp_disabled &&
+	    prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0))
+		return rst_task_err(t, -errno, "cannot disable transparent huge pages: %m");
+	if (tc->has_personality && personality(tc->personality) < 0)
+		return rst_task_err(t, -errno, "cannot set personality %#x: %m", tc->personality);
+	if (prctl(PR_SET_NAME, tc->comm))
+		return rst_task_err(t, -errno, "cannot set the comm: %m");
+	return 0;
+}
+
+/* The kernel's struct sigaction for rt_sigaction(2): glibc's would replace sa_restorer. */
+struct ksigaction {
+	uint64_t handler;
+	uint64_t flags;
+	uint64_t restorer;
+	uint64_t mask;
+};
+
+/*
+ * Signal dispositions: their handlers are addresses in the task's memory, which the kernel
+ * only stores. criu's child has every signal blocked until the task's mask is set, so the
+ * pending signals queued here wait until then.
+ */
+static int core_restore_sigactions(struct rst_task *t)
+{
+	const TaskCoreEntry *tc = t->c->core->tc;
+	struct ksigaction ksa;
+	size_t i;
+	int sig;
+
+	for (i = 0; i < tc->n_sigactions && i < 64; i++) {
+		const SigactionEntry *e = tc->sigactions[i];
+
+		sig = i + 1;
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		ksa.handler = e->sigaction;
+		ksa.flags = e->flags;
+		ksa.restorer = e->restorer;
+		ksa.mask = e->mask;
+		if (syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask)))
+			return rst_task_err(t, -errno, "cannot restore the action of signal %d: %m",
+					    sig);
+	}
+	return 0;
+}
+
+static int core_queue(struct rst_task *t, const ProtobufCBinaryData *b, bool shared)
+{
+	siginfo_t si;
+	long ret;
+
+	if (b->len != sizeof(si))
+		return rst_task_err(t, -EBADMSG, "core-%d.img: a pending signal of %zu bytes",
+				    t->c->pid, b->len);
+	memcpy(&si, b->data, sizeof(si));
+	if (shared)
+		ret = syscall(SYS_rt_sigqueueinfo, t->c->pid, si.si_signo, &si);
+	else
+		ret = syscall(SYS_rt_tgsigqueueinfo, t->c->pid, t->c->pid, si.si_signo, &si);
+	if (ret)
+		return rst_task_err(t, -errno, "cannot queue the pending signal %d: %m",
+				    si.si_signo);
+	return 0;
+}
+
+int core_restore_signals(struct rst_task *t)
+{
+	const TaskCoreEntry *tc = t->c->core->tc;
+	const ThreadCoreEntry *th = t->c->core->thread_core;
+	size_t i;
+	int ret;
+
+	ret = core_restore_sigactions(t);
+	for (i = 0; !ret && i < tc->n_shared_siginfo; i++)
+		ret = core_queue(t, &tc->shared_siginfo[i], true);
+	for (i = 0; !ret && th && i < th->n_siginfo; i++)
+		ret = core_queue(t, &th->siginfo[i], false);
+	return ret;
+}
+
+size_t core_args_size(const struct rst_ctx *c)
+{
+	return arch_sigframe_max_size(c->core->thread_info->fpregs->area.len) + 64;
+}
+
+/*
+ * The rt_sigframe keeps every signal blocked: criu sets the task's own mask once it has
+ * unmapped the restorer (PTRACE_SETSIGMASK), so no handler runs on the way.
+ */
+int core_fill_args(struct rst_task *t, struct restorer_args *a, size_t *off)
+{
+	struct rst_ctx *c = t->c;
+	const CoreEntry *core = c->core;
+	const ThreadInfoX86 *ti = core->thread_info;
+	const ThreadCoreEntry *th = core->thread_core;
+	uint64_t xfeatures, dst, size;
+	struct rst_vma *v;
+	int ret;
+
+	xfeatures = c->inv->has_xfeatures ? c->inv->xfeatures : ti->fpregs->xcr0;
+	*off = ALIGN_UP(*off, 64);
+	ret = arch_build_sigframe(ti->gpregs, ti->fpregs, xfeatures, ~0ULL, (char *)a + *off,
+				  core_args_size(c), &dst, &size);
+	if (ret)
+		return rst_task_err(t, ret, "core-%d.img: cannot build the signal frame: %s",
+				    c->pid, strerror(-ret));
+	v = mm_premapped_at(t, dst);
+	if (!v || dst + size > v->end || !(v->tmp_prot & PROT_WRITE))
+		return rst_task_err(t, -ENOSPC, "no room for the signal frame at %#" PRIx64
+				    " below sp %#" PRIx64, dst, ti->gpregs->sp);
+	a->frame_off = *off;
+	a->frame_size = size;
+	a->frame_dst = dst;
+	*off += size;
+
+	a->fs_base = ti->gpregs->fs_base;
+	a->gs_base = ti->gpregs->gs_base;
+	if (th && th->has_rseq_abi && th->rseq_abi) {
+		a->rseq_abi = th->rseq_abi;
+		a->rseq_len = th->rseq_len;
+		a->rseq_sig = th->rseq_sig;
+	}
+	a->pdeath_sig = core->tc->has_pdeath_sig ? core->tc->pdeath_sig : 0;
+	a->dumpable = core->tc->has_dumpable ? (int)core->tc->dumpable :
+		      c->mm->has_dumpable ? (int)c->mm->dumpable : -1;
+	return 0;
+}
