@@ -20,7 +20,9 @@ int compel_arch_get_regs(pid_t pid, struct user_regs_struct *regs)
 
 	if (ptrace(PTRACE_GETREGSET, pid, (void *)NT_PRSTATUS, &iov))
 		return -errno;
-	return iov.iov_len == sizeof(*regs) ? 0 : -EOPNOTSUPP;	/* a 32-bit task */
+	if (iov.iov_len != sizeof(*regs) || regs->cs != 0x33)	/* __USER_CS: a 64-bit task */
+		return -EOPNOTSUPP;
+	return 0;
 }
 
 int compel_arch_set_regs(pid_t pid, const struct user_regs_struct *regs)
