@@ -46,7 +46,8 @@ static int find_exec_area(pid_t pid, unsigned long *ret_ip)
 		n = 0;
 		if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &start, &end, perms, &n) < 3)
 			continue;
-		if (perms[2] != 'x' || perms[3] != 'p' || end - start < 16)	/* never a shared file */
+		/* private only: a poke into a shared file mapping would reach the file */
+		if (perms[2] != 'x' || perms[3] != 'p' || end - start < 16)
 			continue;
 		if (n && (strstr(line + n, "[vdso]") || strstr(line + n, "[vsyscall]") ||
 			  strstr(line + n, "[uprobes]")))
