@@ -5,7 +5,8 @@ Workloads: a process holding 1 GiB of touched anonymous memory, one of 64 MiB, a
 sleeping process. Images go to /dev/shm. Each is dumped and restored once to warm up, then
 --runs more times; the medians are printed in seconds and GiB/s, next to the ceilings:
 writing 1 GiB into /dev/shm (what dump cannot beat) and filling 1 GiB of freshly mapped memory
-(what restore cannot beat), and the ratio of each median to its ceiling. Figures only.
+(what restore cannot beat: the faster of faulting page by page and MADV_POPULATE_WRITE first),
+each also at the other workload sizes, and the ratio of each median to its ceiling. Figures only.
 """
 
 import argparse
@@ -64,12 +65,16 @@ class Bench:
         self.shm = shm
 
     def ceilings(self, mib, runs):
+        """Medians (after a warm-up) of: writing MIB MiB into /dev/shm, and filling MIB MiB of
+        fresh memory page by page ("touch") and after one MADV_POPULATE_WRITE ("populate")."""
         path = os.path.join(self.shm, "ceiling.data")
-        w, f = [], []
-        for i in range(runs + 1):
-            w.append(float(subprocess.check_output([self.ceiling, "write", path, str(mib)])))
-            f.append(float(subprocess.check_output([self.ceiling, "fill", str(mib)])))
-        return statistics.median(w[1:]), statistics.median(f[1:])
+        res = {"write": [], "touch": [], "populate": []}
+        for _ in range(runs + 1):
+            for key in res:
+                cmd = [self.ceiling, "write", path, str(mib)] if key == "write" else \
+                      [self.ceiling, "fill", str(mib), key]
+                res[key].append(float(subprocess.check_output(cmd)))
+        return {k: statistics.median(v[1:]) for k, v in res.items()}
 
     def criu_run(self, args, log_dir):
         t0 = time.monotonic()
@@ -144,13 +149,24 @@ def main():
     failed = False
     try:
         print("ceilings (median of %d after a warm-up):" % args.runs, flush=True)
-        w, f = b.ceilings(1024, args.runs)
-        print("  write 1 GiB into /dev/shm       %8.3f s  %s   (dump's ceiling)" %
-              (w, fmt_rate(GIB, w)))
-        print("  fill 1 GiB of fresh memory      %8.3f s  %s   (restore's ceiling)" %
-              (f, fmt_rate(GIB, f)), flush=True)
+        sizes = [int(x) for x in args.sizes.split(",")]
+        ceil = {}
+        for mib in sorted(set(sizes + [1024]), reverse=True):
+            if not mib:
+                continue
+            c = b.ceilings(mib, args.runs)
+            ceil[mib] = (c["write"], min(c["touch"], c["populate"]))
+            what = "1 GiB" if mib == 1024 else "%d MiB" % mib
+            nbytes = mib << 20
+            print("  write %-7s into /dev/shm             %8.3f s  %s   (dump's ceiling)" %
+                  (what, c["write"], fmt_rate(nbytes, c["write"])))
+            print("  fill %-7s fresh memory, page by page %8.3f s  %s" %
+                  (what, c["touch"], fmt_rate(nbytes, c["touch"])))
+            print("  fill %-7s fresh memory, populated    %8.3f s  %s   "
+                  "(restore's ceiling: the faster fill)" %
+                  (what, c["populate"], fmt_rate(nbytes, c["populate"])), flush=True)
         print("dump / restore (median of %d after a warm-up):" % args.runs, flush=True)
-        for mib in [int(s) for s in args.sizes.split(",")]:
+        for mib in sizes:
             name = "%d MiB" % mib if mib else "small (sleeping)"
             try:
                 runs = [b.one_cycle(mib) for _ in range(args.runs + 1)][1:]
@@ -164,8 +180,9 @@ def main():
             line_d = "  %-16s dump    %8.3f s  %s" % (name, d, fmt_rate(nbytes, d))
             line_r = "  %-16s restore %8.3f s  %s" % ("", r, fmt_rate(nbytes, r))
             if nbytes:
-                line_d += "   %5.1f%% of the ceiling" % (100 * (w * nbytes / GIB) / d)
-                line_r += "   %5.1f%% of the ceiling" % (100 * (f * nbytes / GIB) / r)
+                w, f = ceil[mib]
+                line_d += "   %5.1f%% of the ceiling's speed" % (100 * w / d)
+                line_r += "   %5.1f%% of the ceiling's speed" % (100 * f / r)
             print(line_d)
             print(line_r, flush=True)
     finally:

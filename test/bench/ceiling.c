@@ -2,8 +2,10 @@
  * The machine's ceilings for dump and restore, printed as seconds:
  *   ceiling write PATH MIB   write MIB MiB (from a hot 4 MiB buffer) into the new file PATH,
  *                            fsync'ed, as dump writes its pages (PATH in /dev/shm)
- *   ceiling fill MIB         map MIB MiB of fresh anonymous memory and write every byte, as
- *                            restore must fault in and fill every page
+ *   ceiling fill MIB [HOW]   map MIB MiB of fresh anonymous memory and write every byte, as
+ *                            restore must fault in and fill every page; HOW: "touch" (fault
+ *                            page by page while writing, the default) or "populate" (fault
+ *                            all in first with MADV_POPULATE_WRITE, then write)
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -55,7 +57,11 @@ static int write_file(const char *path, size_t len)
 	return 0;
 }
 
-static int fill(size_t len)
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+static int fill(size_t len, const char *how)
 {
 	unsigned char *p;
 	double t0;
@@ -64,6 +70,10 @@ static int fill(size_t len)
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED) {
 		perror("mmap");
+		return 1;
+	}
+	if (!strcmp(how, "populate") && madvise(p, len, MADV_POPULATE_WRITE)) {
+		perror("madvise(MADV_POPULATE_WRITE)");
 		return 1;
 	}
 	memset(p, 0xa5, len);
@@ -76,8 +86,8 @@ int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "write"))
 		return write_file(argv[2], strtoul(argv[3], NULL, 0) << 20);
-	if (argc == 3 && !strcmp(argv[1], "fill"))
-		return fill(strtoul(argv[2], NULL, 0) << 20);
-	fprintf(stderr, "usage: %s write PATH MIB | fill MIB\n", argv[0]);
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "fill"))
+		return fill(strtoul(argv[2], NULL, 0) << 20, argc == 4 ? argv[3] : "touch");
+	fprintf(stderr, "usage: %s write PATH MIB | fill MIB [touch|populate]\n", argv[0]);
 	return 2;
 }
