@@ -179,8 +179,9 @@ static int poke(pid_t pid, unsigned long addr, unsigned long w)
 
 /*
  * Run syscall @nr at ctl->syscall_ip (a syscall instruction followed by int3 is written there
- * and the original bytes put back afterwards), from its entry stop to its exit stop. With @name, those 8 bytes follow the code and
- * the first argument points to them (memfd_create's name before any memory of ours exists).
+ * and the original bytes put back afterwards), from its entry stop to its exit stop. With
+ * @name, those 8 bytes follow the code and the first argument points to them (memfd_create's
+ * name before any memory of ours exists).
  */
 static int run_syscall(struct compel_ctl *ctl, long nr, const unsigned long a[6], long *ret,
 		       const char *name)
