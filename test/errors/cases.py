@@ -6,6 +6,7 @@ target was left running, a target that keeps counting and passes its own check a
 The target is build/test/errors/target (see target.c).
 """
 
+import json
 import os
 import re
 import shutil
@@ -177,6 +178,32 @@ def no_inventory(h):
     restore_refused(h, images, "restore without inventory.img", ["inventory"], [pid])
 
 
+def edit_inventory(h, images, **fields):
+    """Rewrites fields of inventory.img through crit (decode, edit the JSON, encode)."""
+    if not os.access(h.crit, os.X_OK):
+        raise Skip("no crit binary at %s" % h.crit)
+    inv = image_path(images, "inventory.img")
+    p = subprocess.run([h.crit, "decode", "-i", inv], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT)
+    if p.returncode != 0:
+        raise Fail("crit decode inventory.img: %s" % p.stdout.decode().strip())
+    doc = json.loads(p.stdout)
+    for key, fn in fields.items():
+        doc["entries"][0][key] = fn(doc["entries"][0][key])
+    p = subprocess.run([h.crit, "encode", "-o", inv], input=json.dumps(doc).encode(),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if p.returncode != 0:
+        raise Fail("crit encode inventory.img: %s" % p.stdout.decode().strip())
+
+
+def inventory_edited(h, mentions, **fields):
+    pid = start_target(h, "plain")
+    images = h.path("img")
+    dump_killed(h, pid, images)
+    edit_inventory(h, images, **fields)
+    restore_refused(h, images, "restore with an edited inventory.img", mentions, [pid])
+
+
 def failed_dump_images(h):
     """A dump that runs out of space half way (a 16 KiB tmpfs) fails, leaves the target running,
     and its partial image set is refused by restore."""
@@ -291,6 +318,10 @@ CASES = [
                                                  [PSTREE_OFFSET])),
     ("restore_no_inventory", no_inventory),
     ("restore_failed_dump_images", failed_dump_images),
+    ("restore_newer_version", lambda h: inventory_edited(
+        h, [re.compile(r"inventory\.img.*version")], img_version=lambda v: v + 100)),
+    ("restore_marked_incomplete", lambda h: inventory_edited(
+        h, [re.compile(r"inventory\.img.*incomplete")], complete=lambda v: False)),
     ("dump_multithreaded_refused", lambda h: refused_target(h, ["threads", 2], ["thread"], 3)),
     ("dump_pipe_refused", lambda h: refused_target(h, ["pipe"], ["pipe"])),
     ("dump_nonexistent_pid", nonexistent_pid),
