@@ -1,7 +1,7 @@
 #ifndef COMMON_BUG_H
 #define COMMON_BUG_H
 
-#ifndef __PIE__
+#ifndef COMPEL_PIE	/* blobs are built with -DCOMPEL_PIE (gcc defines __PIE__ for host code too) */
 #include <stdio.h>
 #include <stdlib.h>
 #define BUG_ON(cond)								\
