@@ -9,7 +9,8 @@ protocol of test/lib/zdtmtst.h: the runner starts the program with --pidfile/--o
 for the pidfile, dumps it, checks it is gone, restores it, checks the pid, sends SIGTERM and wants
 exit 0 and "PASS" in the outfile. test/cr/<name>.desc (optional, "key: value" lines) sets:
 
-    flavors: plain snapshot     which flavors to run (default: plain; also predump)
+    flavors: plain snapshot     which flavors to run (default: plain; also predump and
+                                pageserver: pages sent through criu page-server)
     iterations: N               dump/restore cycles before SIGTERM (plain flavor)
     dump_opts: ...              extra options for criu dump
     restore_opts: ...           extra options for criu restore
@@ -473,7 +474,71 @@ def cr_predump(h, prog, desc, iters):
     h.finish_test(pid, outfile)
 
 
-FLAVORS = {"plain": cr_plain, "snapshot": cr_snapshot, "predump": cr_predump}
+def free_port():
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_page_server(h, images, log):
+    """criu page-server -D IMAGES on a free port; returns (Popen, port) once it is ready (it
+    writes a byte to --status-fd)."""
+    import select
+    port = free_port()
+    rfd, wfd = os.pipe()
+    cmd = [h.criu, "page-server", "-D", images, "--port", str(port), "-v4", "-o", log,
+           "--status-fd", str(wfd)]
+    h.logs.append(os.path.join(images, log))
+    srv = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, pass_fds=(wfd,), cwd=h.outdir)
+    os.close(wfd)
+    try:
+        ready, _, _ = select.select([rfd], [], [], h.remaining(10))
+        if not ready or not os.read(rfd, 1):
+            srv.kill()
+            out = srv.communicate()[0].decode(errors="replace")
+            if NOT_AVAILABLE in out:
+                raise Skip("criu page-server: " + NOT_AVAILABLE)
+            raise Fail("criu page-server did not become ready: %s" % last_line(out))
+    finally:
+        os.close(rfd)
+    return srv, port
+
+
+def cr_pageserver(h, prog, desc, iters):
+    """dump with its pages sent to a page server (same images dir), then restore."""
+    pidfile, outfile = h.path("test.pid"), h.path("test.out")
+    pid = h.spawn(prog, outfile=outfile, pidfile=pidfile)
+    dump_opts = shlex.split(desc.get("dump_opts", ""))
+    rst_opts = shlex.split(desc.get("restore_opts", ""))
+    images = h.path("img")
+    os.makedirs(images)
+    srv, port = start_page_server(h, images, "page-server.log")
+    try:
+        h.dump(pid, images, ["--page-server", "--address", "127.0.0.1", "--port", str(port)]
+               + dump_opts)
+        h.expect_gone(pid, "dump")
+        try:
+            rc = srv.wait(timeout=h.remaining(10))
+        except subprocess.TimeoutExpired:
+            raise Fail("criu page-server did not exit after the dump")
+        if rc != 0:
+            raise Fail("criu page-server exited %d: %s" %
+                       (rc, last_line(srv.stdout.read().decode(errors="replace"))))
+    finally:
+        if srv.poll() is None:
+            srv.kill()
+            srv.wait()
+    rpidfile = h.path("restore.pid")
+    h.restore(images, rpidfile, rst_opts)
+    h.restored_pid(rpidfile, pid)
+    h.expect_running(pid, "restore")
+    h.finish_test(pid, outfile)
+
+
+FLAVORS = {"plain": cr_plain, "snapshot": cr_snapshot, "predump": cr_predump,
+           "pageserver": cr_pageserver}
 
 
 def cr_tests(h, names, args):
