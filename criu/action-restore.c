@@ -181,7 +181,7 @@ static int read_task_images(struct rst_ctx *c)
 	ret = img_open(c->dir, IMG_PAGES, c->pm_head->pages_id, O_RDONLY, &c->pages);
 	if (ret < 0)
 		return pr_err_ret(ret, "%s", img_dir_error(c->dir));
-	return 0;
+	return pages_open_parents(c);
 }
 
 static int read_images(struct rst_ctx *c)
@@ -220,6 +220,7 @@ static void free_msgs(void **arr, size_t nr)
 
 static void rst_ctx_release(struct rst_ctx *c)
 {
+	pages_release_parents(c);
 	img_close(c->pages);
 	if (c->pm_head)
 		protobuf_c_message_free_unpacked(&c->pm_head->base, NULL);
@@ -364,7 +365,6 @@ static int child_map_restorer(struct rst_task *t)
 	if (ret)
 		return ret;
 	a->unmap_off = ALIGN_UP(off, 16);
-	close(t->pages_fd);
 	return 0;
 }
 
@@ -423,14 +423,17 @@ struct child_step {
 static const struct child_step child_steps[] = {
 	{ "signals",		child_signals },
 	{ "rseq",		child_rseq_off },
-	{ "files",		files_restore },
-	{ "fs",			fs_restore },
 	{ "task",		core_restore_task },
-	{ "exe",		child_open_exe },
 	{ "vmas",		mm_list_vmas },
 	{ "restorer size",	child_size_restorer },
 	{ "premap",		mm_premap },
 	{ "pages",		pages_restore },
+	{ "pages images",	pages_close },
+	/* criu's fds are closed now, but for the two pipes: the task's fds can go in */
+	{ "files",		files_restore },
+	{ "fs",			fs_restore },
+	{ "exe",		child_open_exe },
+	{ "shared file vmas",	mm_open_shared },
 	{ "restorer",		child_map_restorer },
 	{ "signal state",	core_restore_signals },
 	{ "unmap list",		child_list_unmap },	/* the last: nothing is mapped after it */

@@ -262,13 +262,13 @@ static int cmp_int(const void *a, const void *b)
 /* Move criu's fds above the task's highest fd, then close every other fd of criu. */
 static int files_move_criu(struct rst_task *t)
 {
-	int *fds[3] = { &t->status_fd, &t->go_fd, &t->pages_fd };
-	int keep[3], base = 0, i, nf;
+	int *fds[2] = { &t->status_fd, &t->go_fd };
+	int keep[2], base = 0, i, nf;
 	size_t j;
 
 	for (j = 0; j < t->c->nr_fds; j++)
 		base = max(base, (int)t->c->fds[j]->fd + 1);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 2; i++) {
 		nf = fcntl(*fds[i], F_DUPFD_CLOEXEC, base);
 		if (nf < 0)
 			return rst_task_err(t, -errno, "cannot move criu's fd %d above %d: %m",
@@ -276,13 +276,12 @@ static int files_move_criu(struct rst_task *t)
 		close(*fds[i]);
 		*fds[i] = keep[i] = nf;
 	}
-	qsort(keep, 3, sizeof(keep[0]), cmp_int);
+	qsort(keep, 2, sizeof(keep[0]), cmp_int);
 	if (keep[0] > 0)
 		close_range(0, keep[0] - 1, 0);
-	for (i = 0; i < 2; i++)
-		if (keep[i + 1] > keep[i] + 1)
-			close_range(keep[i] + 1, keep[i + 1] - 1, 0);
-	close_range(keep[2] + 1, ~0U, 0);
+	if (keep[1] > keep[0] + 1)
+		close_range(keep[0] + 1, keep[1] - 1, 0);
+	close_range(keep[1] + 1, ~0U, 0);
 	return 0;
 }
 

@@ -671,19 +671,14 @@ int mm_premap(struct rst_task *t)
 		if (t->c->kinds[i] == RV_VDSO || t->c->kinds[i] == RV_SKIP)
 			continue;
 		fd = -1;
-		if (v->status & (VMA_STATUS__VMA_FILE_PRIVATE | VMA_STATUS__VMA_FILE_SHARED)) {
+		if (v->status & VMA_STATUS__VMA_FILE_PRIVATE && t->c->kinds[i] == RV_PREMAP) {
 			fd = ret = mm_vma_fd(t, v, &cache_id, &cache_fd);
 			if (ret < 0)
 				break;
 			ret = 0;
 		}
 		if (t->c->kinds[i] == RV_FILE_SHARED) {
-			r->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-			if (r->fd < 0)
-				ret = rst_task_err(t, -errno, "cannot dup the fd of the mapping at "
-						   "%#" PRIx64 ": %m", v->start);
-			r->flags &= ~MAP_FIXED;
-			r++;
+			r++;	/* mm_open_shared() */
 			continue;
 		}
 		ret = mm_premap_one(t, v, r++, fd, vma_has_pages(t, v, &cursor), cur);
@@ -692,6 +687,35 @@ int mm_premap(struct rst_task *t)
 	if (cache_fd >= 0)
 		close(cache_fd);
 	return ret;
+}
+
+int mm_open_shared(struct rst_task *t)
+{
+	const MmEntry *mm = t->c->mm;
+	struct rst_vma *r = t->vmas;
+	int cache_id = -1, cache_fd = -1, ret = 0;
+	size_t i;
+
+	for (i = 0; i < mm->n_vmas && ret >= 0; i++) {
+		const VmaEntry *v = mm->vmas[i];
+
+		if (t->c->kinds[i] == RV_VDSO || t->c->kinds[i] == RV_SKIP)
+			continue;
+		if (t->c->kinds[i] == RV_FILE_SHARED) {
+			ret = mm_vma_fd(t, v, &cache_id, &cache_fd);
+			if (ret < 0)
+				break;
+			r->fd = fcntl(ret, F_DUPFD_CLOEXEC, 0);
+			if (r->fd < 0)
+				ret = rst_task_err(t, -errno, "cannot dup the fd of the mapping at "
+						   "%#" PRIx64 ": %m", v->start);
+			r->flags &= ~MAP_FIXED;
+		}
+		r++;
+	}
+	if (cache_fd >= 0)
+		close(cache_fd);
+	return ret < 0 ? ret : 0;
 }
 
 struct rst_vma *mm_premapped_at(struct rst_task *t, uint64_t addr)

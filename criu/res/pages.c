@@ -146,45 +146,219 @@ out:
 
 /* ================================ restore side =============================== */
 
+#include <limits.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "common/compiler.h"
+#include "opts.h"
 
-static int pages_read_run(struct rst_task *t, uint64_t addr, uint64_t left, uint64_t *off)
+/* ---- the parent image sets (criu, logging) ---- */
+
+static bool has_parent_runs(PagemapEntry **pms, size_t nr)
 {
-	struct rst_ctx *c = t->c;
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		if (pms[i]->has_flags && (pms[i]->flags & PAGEMAP_FLAGS__PE_PARENT))
+			return true;
+	return false;
+}
+
+static void rst_pages_free(struct rst_pages *p)
+{
+	struct rst_pages *next;
+
+	for (; p; p = next) {
+		next = p->parent;
+		img_close(p->pages);
+		while (p->nr_pms)
+			protobuf_c_message_free_unpacked(&p->pms[--p->nr_pms]->base, NULL);
+		free(p->pms);
+		if (p->head)
+			protobuf_c_message_free_unpacked(&p->head->base, NULL);
+		free(p->offs);
+		img_dir_free(p->dir);
+		free(p);
+	}
+}
+
+static int rst_pages_read(struct rst_pages *p, pid_t pid)
+{
+	_cleanup_img_ struct cr_img *img = NULL;
+	ProtobufCMessage *msg;
+	PagemapEntry **n;
+	uint64_t off = 0;
+	int ret;
+
+	ret = img_open(p->dir, IMG_PAGEMAP, pid, O_RDONLY, &img);
+	if (ret < 0)
+		return pr_err_ret(ret, "%s", img_dir_error(p->dir));
+	ret = img_read(img, &pagemap_head__descriptor, &msg);
+	if (ret == 0)
+		ret = -EBADMSG;
+	while (ret > 0) {
+		if (!p->head) {
+			p->head = (PagemapHead *)msg;
+		} else {
+			n = realloc(p->pms, (p->nr_pms + 1) * sizeof(*n));
+			if (!n) {
+				protobuf_c_message_free_unpacked(msg, NULL);
+				return -ENOMEM;
+			}
+			p->pms = n;
+			p->pms[p->nr_pms++] = (PagemapEntry *)msg;
+		}
+		ret = img_read(img, &pagemap_entry__descriptor, &msg);
+	}
+	if (ret < 0)
+		return pr_err_ret(ret, "%s", img_error(img));
+
+	p->offs = calloc(p->nr_pms + 1, sizeof(*p->offs));
+	if (!p->offs)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->nr_pms; i++) {
+		uint32_t flags = p->pms[i]->has_flags ? p->pms[i]->flags : PAGEMAP_FLAGS__PE_PRESENT;
+
+		p->offs[i] = off;
+		if (flags & PAGEMAP_FLAGS__PE_PRESENT)
+			off += (uint64_t)p->pms[i]->nr_pages * PAGE_SIZE;
+	}
+	ret = img_open(p->dir, IMG_PAGES, p->head->pages_id, O_RDONLY, &p->pages);
+	if (ret < 0)
+		return pr_err_ret(ret, "%s", img_dir_error(p->dir));
+	return 0;
+}
+
+int pages_open_parents(struct rst_ctx *c)
+{
+	struct rst_pages **next = &c->parent;
+	bool need = has_parent_runs(c->pms, c->nr_pms);
+	char path[PATH_MAX];
+	int ret;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/parent", c->opts->images_dir) >= sizeof(path))
+		return -ENAMETOOLONG;
+	while (need) {
+		*next = calloc(1, sizeof(**next));
+		if (!*next)
+			return -ENOMEM;
+		ret = img_dir_open(path, false, &(*next)->dir);
+		if (ret < 0)
+			return pr_err_ret(ret, "pages of pid %d are in the parent image set '%s', "
+					  "which cannot be opened", c->pid, path);
+		ret = rst_pages_read(*next, c->pid);
+		if (ret)
+			return ret;
+		pr_info("pages of pid %d: %zu runs in '%s'", c->pid, (*next)->nr_pms, path);
+		need = has_parent_runs((*next)->pms, (*next)->nr_pms);
+		next = &(*next)->parent;
+		if (strlen(path) + sizeof("/parent") > sizeof(path))
+			return -ENAMETOOLONG;
+		strcat(path, "/parent");
+	}
+	return 0;
+}
+
+void pages_release_parents(struct rst_ctx *c)
+{
+	rst_pages_free(c->parent);
+	c->parent = NULL;
+}
+
+/* ---- the child ---- */
+
+static int pread_full(struct rst_task *t, int fd, char *dst, uint64_t len, uint64_t off)
+{
+	ssize_t n;
+
+	while (len) {
+		n = pread(fd, dst, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return rst_task_err(t, -errno, "cannot read the pages of pid %d: %m", t->c->pid);
+		if (n == 0)
+			return rst_task_err(t, -EBADMSG, "a pages image of pid %d is shorter than its "
+					    "pagemap (%" PRIu64 " bytes)", t->c->pid, off);
+		dst += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Read [addr, addr + len) from the parent image set @p (or its parents) into @dst. */
+static int pages_from_parent(struct rst_task *t, struct rst_pages *p, uint64_t addr,
+			     uint64_t len, char *dst)
+{
+	size_t lo = 0, hi, mid;
+	uint64_t end, n;
+	uint32_t flags;
+	int ret;
+
+	if (!p)
+		return rst_task_err(t, -EBADMSG, "pages at %#" PRIx64 " are in no parent image set",
+				    addr);
+	/* the first run that ends after addr */
+	for (hi = p->nr_pms; lo < hi;) {
+		mid = lo + (hi - lo) / 2;
+		if (p->pms[mid]->vaddr + (uint64_t)p->pms[mid]->nr_pages * PAGE_SIZE <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; len; lo++) {
+		if (lo == p->nr_pms || p->pms[lo]->vaddr > addr)
+			return rst_task_err(t, -EBADMSG, "pages at %#" PRIx64 " are missing from "
+					    "the parent image set", addr);
+		end = p->pms[lo]->vaddr + (uint64_t)p->pms[lo]->nr_pages * PAGE_SIZE;
+		n = min(len, end - addr);
+		flags = p->pms[lo]->has_flags ? p->pms[lo]->flags : PAGEMAP_FLAGS__PE_PRESENT;
+		ret = 0;
+		if (flags & PAGEMAP_FLAGS__PE_PARENT)
+			ret = pages_from_parent(t, p->parent, addr, n, dst);
+		else if (flags & PAGEMAP_FLAGS__PE_PRESENT)
+			ret = pread_full(t, img_raw_fd(p->pages), dst, n,
+					 p->offs[lo] + (addr - p->pms[lo]->vaddr));
+		if (ret)
+			return ret;
+		addr += n;
+		dst += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* One run, VMA by VMA: from our pages image at *@off, or (@parent) from the parent sets. */
+static int pages_read_run(struct rst_task *t, uint64_t addr, uint64_t left, bool parent,
+			  uint64_t *off)
+{
 	struct rst_vma *v;
 	uint64_t chunk;
-	ssize_t n;
 	char *dst;
+	int ret;
 
 	while (left) {
 		v = mm_premapped_at(t, addr);
 		if (!v)
 			return rst_task_err(t, -EBADMSG, "pagemap-%d.img: pages at %#" PRIx64
-					    " are in no private vma", c->pid, addr);
+					    " are in no private vma", t->c->pid, addr);
 		chunk = min(left, v->end - addr);
 		dst = (char *)(v->tmp + (addr - v->start));
 		/* Faulting the run in with one call is several times faster than taking one
 		 * fault per page inside pread; if it fails, pread faults them. */
 		madvise(dst, chunk, MADV_POPULATE_WRITE);
-		while (chunk) {
-			n = pread(t->pages_fd, dst, chunk, *off);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return rst_task_err(t, -errno, "cannot read pages-%u.img: %m",
-						    c->pm_head->pages_id);
-			if (n == 0)
-				return rst_task_err(t, -EBADMSG, "pages-%u.img is shorter than its "
-						    "pagemap (%" PRIu64 " bytes)",
-						    c->pm_head->pages_id, *off);
-			dst += n;
-			*off += n;
-			addr += n;
-			left -= n;
-			chunk -= n;
+		if (parent) {
+			ret = pages_from_parent(t, t->c->parent, addr, chunk, dst);
+		} else {
+			ret = pread_full(t, t->pages_fd, dst, chunk, *off);
+			*off += chunk;
 		}
+		if (ret)
+			return ret;
+		addr += chunk;
+		left -= chunk;
 	}
 	return 0;
 }
@@ -201,17 +375,26 @@ int pages_restore(struct rst_task *t)
 		const PagemapEntry *pe = c->pms[i];
 		uint32_t flags = pe->has_flags ? pe->flags : PAGEMAP_FLAGS__PE_PRESENT;
 
-		if (flags & PAGEMAP_FLAGS__PE_PARENT)
-			return rst_task_err(t, -EOPNOTSUPP, "pages at %#" PRIx64 " are in a parent "
-					    "image set: not supported yet", pe->vaddr);
 		if (flags & PAGEMAP_FLAGS__PE_LAZY)
 			return rst_task_err(t, -EOPNOTSUPP, "lazy pages at %#" PRIx64 ": not "
 					    "supported yet", pe->vaddr);
-		if (!(flags & PAGEMAP_FLAGS__PE_PRESENT))
+		if (!(flags & (PAGEMAP_FLAGS__PE_PRESENT | PAGEMAP_FLAGS__PE_PARENT)))
 			continue;
-		ret = pages_read_run(t, pe->vaddr, (uint64_t)pe->nr_pages * PAGE_SIZE, &off);
+		ret = pages_read_run(t, pe->vaddr, (uint64_t)pe->nr_pages * PAGE_SIZE,
+				     flags & PAGEMAP_FLAGS__PE_PARENT, &off);
 		if (ret)
 			return ret;
 	}
+	return 0;
+}
+
+int pages_close(struct rst_task *t)
+{
+	struct rst_pages *p;
+
+	close(t->pages_fd);
+	t->pages_fd = -1;
+	for (p = t->c->parent; p; p = p->parent)
+		close(img_raw_fd(p->pages));
 	return 0;
 }

@@ -168,6 +168,20 @@ struct cr_img;
 
 #define RST_MAX_VDSO_PARTS	4	/* [vvar], [vvar_vclock], [vdso] */
 
+/*
+ * The process's pages in a parent image set (DIR/parent, DIR/parent/parent, ...), for the runs
+ * marked PE_PARENT: its pagemap runs with the offset of each present run in its pages image.
+ */
+struct rst_pages {
+	struct img_dir *dir;		/* owned */
+	struct PagemapHead *head;	/* owned */
+	struct PagemapEntry **pms;	/* owned, the runs */
+	size_t nr_pms;
+	uint64_t *offs;			/* owned: offs[i] is run i's offset in the pages image */
+	struct cr_img *pages;		/* owned, raw */
+	struct rst_pages *parent;	/* owned, or NULL */
+};
+
 /* How one recorded VMA comes back. */
 enum rst_vma_kind {
 	RV_SKIP,		/* [vsyscall] */
@@ -196,6 +210,7 @@ struct rst_ctx {
 	struct PagemapEntry **pms;	/* the runs, without the head */
 	size_t nr_pms;
 	struct cr_img *pages;		/* owned, raw */
+	struct rst_pages *parent;	/* owned: pages of the parent image sets, or NULL */
 
 	enum rst_vma_kind *kinds;	/* owned, one per mm->vmas (mm_check()) */
 	struct rst_range vdso_now[RST_MAX_VDSO_PARTS];	/* criu's own vDSO unit */
@@ -216,7 +231,8 @@ struct rst_ctx {
  */
 struct rst_task {
 	struct rst_ctx *c;		/* borrowed */
-	int status_fd, go_fd, pages_fd;	/* criu's, moved above the task's fds */
+	int status_fd, go_fd;		/* criu's, moved above the task's fds */
+	int pages_fd;			/* closed once the pages are in (pages_close()) */
 	int exe_fd;			/* for PR_SET_MM_MAP, or -1 */
 	struct rst_vma *vmas;		/* owned: premapped and file-shared VMAs, address order */
 	size_t nr_vmas;
@@ -252,13 +268,18 @@ int mm_check(struct rst_ctx *c);			/* VMAs and the vDSO layout */
 int mm_list_vmas(struct rst_task *t);			/* child: t->vmas, t->vdso, premap_len */
 /* Child: reserve premap_len + rst_len bytes somewhere free, premap the VMAs at its start. */
 int mm_premap(struct rst_task *t);
+/* Child, after files_restore(): the fds the restorer maps the MAP_SHARED file VMAs from. */
+int mm_open_shared(struct rst_task *t);
 struct rst_vma *mm_premapped_at(struct rst_task *t, uint64_t addr);
 /* Child: the VMA lists, auxv and mm fields into @a, from byte *@off of it on. */
 void mm_fill_args(struct rst_task *t, struct restorer_args *a, size_t *off);
 size_t mm_args_size(const struct rst_task *t);
 
 /* pages.c: read the dumped pages into the premapped VMAs (child). */
+int pages_open_parents(struct rst_ctx *c);		/* if any run is PE_PARENT */
+void pages_release_parents(struct rst_ctx *c);
 int pages_restore(struct rst_task *t);
+int pages_close(struct rst_task *t);			/* child: every pages image fd */
 
 /* task-core.c: the task's own state. */
 int core_check(const struct rst_ctx *c);
