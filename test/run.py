@@ -559,7 +559,7 @@ def cr_tests(h, names, args):
 
 def make_cr_runner(h, base, flavor, desc, args):
     def run():
-        if "skip" in desc:
+        if "skip" in desc and not args.run_skipped:
             raise Skip(desc["skip"])
         if flavor not in FLAVORS:
             raise Fail("unknown flavor '%s'" % flavor)
@@ -701,6 +701,8 @@ def main():
     ap.add_argument("-t", "--test", action="append", default=[], help="run only NAME")
     ap.add_argument("--iters", type=int, default=0, help="dump/restore cycles per test")
     ap.add_argument("--leave-running", action="store_true", help="snapshot flavor (dump -R)")
+    ap.add_argument("--run-skipped", action="store_true",
+                    help="run cr tests even if their .desc says skip")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
 

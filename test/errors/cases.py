@@ -324,6 +324,7 @@ CASES = [
         h, [re.compile(r"inventory\.img.*incomplete")], complete=lambda v: False)),
     ("dump_multithreaded_refused", lambda h: refused_target(h, ["threads", 2], ["thread"], 3)),
     ("dump_pipe_refused", lambda h: refused_target(h, ["pipe"], ["pipe"])),
+    ("dump_tree_refused", lambda h: refused_target(h, ["children", 2], ["children"])),
     ("dump_nonexistent_pid", nonexistent_pid),
     ("dump_criu_killed_midway", criu_killed_mid_dump),
 ]

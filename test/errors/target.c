@@ -9,6 +9,7 @@
  *   threads N       N more threads, each counting on its own
  *   pipe            a pipe with data queued in it
  *   mem MIB         MIB MiB of anonymous memory filled with pseudo-random data
+ *   children N      N child processes, sleeping
  *
  * After SIGTERM it checks that all of it still works (threads still counting, pipe data intact)
  * and reports PASS.
@@ -24,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 
 #define MAX_THREADS	16
 #define PIPE_MSG	"queued in the pipe"
@@ -61,6 +64,8 @@ int main(int argc, char **argv)
 	struct timespec ts = { 0, 10000000 };
 	pthread_t threads[MAX_THREADS];
 	unsigned long count = 0, snap[MAX_THREADS];
+	pid_t kids[MAX_THREADS];
+	int nr_kids = 0, status;
 	int nr_threads = 0, pfd[2] = { -1, -1 }, fd = -1, nargs, i;
 	char counter_path[PATH_MAX], buf[64], **args;
 	void *map = MAP_FAILED, *mem = MAP_FAILED;
@@ -103,6 +108,20 @@ int main(int argc, char **argv)
 			fail("mmap %zu: %m", mem_len);
 		test_fill(mem, mem_len, 99);
 		mem_sum = test_csum(mem, mem_len);
+	} else if (!strcmp(args[0], "children") && nargs == 2) {
+		nr_kids = atoi(args[1]);
+		if (nr_kids < 1 || nr_kids > MAX_THREADS)
+			fail("bad child count '%s'", args[1]);
+		for (i = 0; i < nr_kids; i++) {
+			kids[i] = fork();
+			if (kids[i] < 0)
+				fail("fork: %m");
+			if (kids[i] == 0) {
+				prctl(PR_SET_PDEATHSIG, SIGKILL);
+				for (;;)
+					pause();
+			}
+		}
 	} else if (strcmp(args[0], "plain") || nargs != 1) {
 		fail("unknown mode '%s'", args[0]);
 	}
@@ -123,6 +142,14 @@ int main(int argc, char **argv)
 	stop_threads = 1;
 	for (i = 0; i < nr_threads; i++)
 		pthread_join(threads[i], NULL);
+
+	for (i = 0; i < nr_kids; i++)
+		if (waitpid(kids[i], &status, WNOHANG) != 0)
+			fail("child %d is gone", kids[i]);
+	for (i = 0; i < nr_kids; i++) {
+		kill(kids[i], SIGKILL);
+		waitpid(kids[i], &status, 0);
+	}
 
 	if (pfd[0] >= 0) {
 		if (read(pfd[0], buf, sizeof(buf)) != sizeof(PIPE_MSG) || strcmp(buf, PIPE_MSG))
