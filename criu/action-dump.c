@@ -245,7 +245,7 @@ static int step_remote(struct dump_ctx *dc)
 		return pr_err_ret(ret, "cannot prepare task %d for remote syscalls", dc->pid);
 	ret = mm_collect_brk(dc, ctl);
 	if (ret == 0)
-		ret = core_collect_sigactions(dc, ctl);
+		ret = core_collect_remote(dc, ctl);
 	ret2 = compel_cure(ctl);	/* registers, FPU state and mask back as they were */
 	if (ret2 < 0 && ret == 0)
 		ret = pr_err_ret(ret2, "cannot restore task %d after remote syscalls", dc->pid);

@@ -67,6 +67,11 @@ struct dump_sigaction {
 	uint64_t handler, flags, restorer, mask;
 };
 
+/* An interval timer, as getitimer(2) writes it (struct itimerval on x86_64). */
+struct dump_itimer {
+	uint64_t isec, iusec, vsec, vusec;
+};
+
 /* A pending signal: the raw siginfo_t PTRACE_PEEKSIGINFO gives. */
 struct dump_siginfo {
 	uint8_t raw[128];
@@ -97,6 +102,7 @@ struct dump_ctx {
 	uint32_t exe_id, cwd_id, root_id;
 	uint64_t brk;			/* the program break, brk(0) */
 	struct dump_sigaction sigactions[64];	/* signals 1..64 */
+	struct dump_itimer itimers[3];	/* ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF */
 	struct dump_siginfo *shared_si;	/* owned: pending for the process */
 	int nr_shared_si;
 	struct dump_siginfo *thread_si;	/* owned: pending for the (main) thread */
@@ -146,7 +152,7 @@ int pages_dump(struct dump_ctx *dc);			/* writes pagemap-PID.img, pages-PID.img 
 
 /* task-core.c: registers and task state; the process tree entry. */
 int core_collect_ptrace(struct dump_ctx *dc);		/* seized: pending signals, rseq */
-int core_collect_sigactions(struct dump_ctx *dc, struct compel_ctl *ctl);	/* as above */
+int core_collect_remote(struct dump_ctx *dc, struct compel_ctl *ctl);	/* sigactions, itimers */
 int core_dump(struct dump_ctx *dc);			/* writes core-PID.img */
 int pstree_dump(struct dump_ctx *dc);			/* writes pstree.img */
 
@@ -193,10 +199,10 @@ enum rst_vma_kind {
 /* One restore of one process: its decoded images and what the checks found. */
 struct rst_ctx {
 	const struct cr_opts *opts;	/* borrowed */
-	struct img_dir *dir;		/* owned */
+	struct img_dir *dir;		/* borrowed from the tree */
 	pid_t pid;
 
-	/* decoded images, owned */
+	/* decoded images: inv and ps borrowed from the tree, the rest owned */
 	struct InventoryEntry *inv;
 	struct PstreeEntry *ps;
 	struct CoreEntry *core;
@@ -216,7 +222,7 @@ struct rst_ctx {
 	struct rst_range vdso_now[RST_MAX_VDSO_PARTS];	/* criu's own vDSO unit */
 	size_t nr_vdso_now;
 
-	/* the created task */
+	/* the created task (child: its pid once created, 0 once reaped) */
 	int status_pipe[2];
 	int go_pipe[2];
 	pid_t child;

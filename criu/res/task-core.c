@@ -79,44 +79,61 @@ static void regs_restart_syscall(pid_t pid, struct user_regs_struct *r)
 }
 
 /*
- * Signal dispositions: rt_sigaction(sig, NULL, buf) run in the task for every signal, into a
- * scratch page mapped in the task for the purpose, read back with process_vm_readv().
+ * What only syscalls in the task tell (signal dispositions, interval timers) is written by
+ * those syscalls into a scratch page mapped in the task for the purpose, and read back at once
+ * with process_vm_readv().
  */
-static int sigactions_read(struct dump_ctx *dc, struct compel_ctl *ctl, unsigned long buf)
-{
-	uint64_t set = dc->status.sig_ign | dc->status.sig_cgt;
-	struct iovec local, remote;
-	long r;
-	int sig, ret;
+struct remote_scratch {
+	struct dump_sigaction sigactions[64];	/* rt_sigaction(sig, NULL, &sigactions[sig - 1]) */
+	struct dump_itimer itimers[3];		/* getitimer(which, &itimers[which]) */
+};
+_Static_assert(sizeof(struct remote_scratch) <= PAGE_SIZE, "scratch page too small");
 
-	/* Signals neither ignored nor caught are SIG_DFL: no need to ask (the page reads 0). */
-	for (sig = 1; sig <= 64; sig++) {
-		if (!(set & (1ULL << (sig - 1))))
-			continue;
-		ret = compel_syscall(ctl, __NR_rt_sigaction, &r, sig, 0,
-				     buf + (sig - 1) * sizeof(struct dump_sigaction), 8, 0, 0);
-		if (ret < 0)
-			return pr_err_ret(ret, "cannot run rt_sigaction(%d) in task %d", sig, dc->pid);
-		if (r < 0)
-			return pr_err_ret((int)r, "rt_sigaction(%d) in task %d failed", sig, dc->pid);
-	}
-	local.iov_base = dc->sigactions;
-	local.iov_len = sizeof(dc->sigactions);
-	remote.iov_base = (void *)buf;
-	remote.iov_len = sizeof(dc->sigactions);
-	if (process_vm_readv(dc->pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(dc->sigactions))
-		return pr_err_ret(-errno, "cannot read the signal actions of task %d", dc->pid);
+static int remote_call(struct dump_ctx *dc, struct compel_ctl *ctl, const char *what, long nr,
+		       unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4)
+{
+	long r;
+	int ret;
+
+	ret = compel_syscall(ctl, nr, &r, a1, a2, a3, a4, 0, 0);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot run %s in task %d", what, dc->pid);
+	if (r < 0 && r > -4096)
+		return pr_err_ret((int)r, "%s in task %d failed", what, dc->pid);
 	return 0;
 }
 
-int core_collect_sigactions(struct dump_ctx *dc, struct compel_ctl *ctl)
+static int remote_scratch_fill(struct dump_ctx *dc, struct compel_ctl *ctl, unsigned long buf)
 {
-	long buf = 0, r;
+	/* Signals neither ignored nor caught are SIG_DFL: no need to ask (the page reads 0). */
+	uint64_t set = dc->status.sig_ign | dc->status.sig_cgt;
+	struct remote_scratch *rs = (struct remote_scratch *)buf;	/* remote addresses */
+	int sig, which, ret;
+
+	for (sig = 1; sig <= 64; sig++) {
+		if (!(set & (1ULL << (sig - 1))))
+			continue;
+		ret = remote_call(dc, ctl, "rt_sigaction", __NR_rt_sigaction, sig, 0,
+				  (unsigned long)&rs->sigactions[sig - 1], 8);
+		if (ret < 0)
+			return ret;
+	}
+	for (which = 0; which < 3; which++) {
+		ret = remote_call(dc, ctl, "getitimer", __NR_getitimer, which,
+				  (unsigned long)&rs->itimers[which], 0, 0);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int core_collect_remote(struct dump_ctx *dc, struct compel_ctl *ctl)
+{
+	struct remote_scratch rs;
+	struct iovec local = { &rs, sizeof(rs) }, remote;
+	long buf = 0;
 	int ret, ret2;
 
-	memset(dc->sigactions, 0, sizeof(dc->sigactions));
-	if (!(dc->status.sig_ign | dc->status.sig_cgt))
-		return 0;	/* all SIG_DFL */
 	ret = compel_syscall(ctl, __NR_mmap, &buf, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
 			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (ret < 0)
@@ -124,14 +141,22 @@ int core_collect_sigactions(struct dump_ctx *dc, struct compel_ctl *ctl)
 	if (buf < 0 && buf > -4096)
 		return pr_err_ret((int)buf, "cannot map a scratch page in task %d", dc->pid);
 
-	ret = sigactions_read(dc, ctl, buf);
-
-	ret2 = compel_syscall(ctl, __NR_munmap, &r, buf, PAGE_SIZE, 0, 0, 0, 0);
-	if (ret2 < 0 || r < 0) {
-		pr_err("cannot unmap the scratch page at %#lx of task %d", buf, dc->pid);
-		return ret ? ret : -EIO;
+	ret = remote_scratch_fill(dc, ctl, buf);
+	if (ret == 0) {
+		remote.iov_base = (void *)buf;
+		remote.iov_len = sizeof(rs);
+		if (process_vm_readv(dc->pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(rs))
+			ret = pr_err_ret(-errno, "cannot read the scratch page of task %d", dc->pid);
 	}
-	return ret;
+
+	ret2 = remote_call(dc, ctl, "munmap", __NR_munmap, buf, PAGE_SIZE, 0, 0);
+	if (ret2 < 0)
+		return ret ? ret : ret2;
+	if (ret < 0)
+		return ret;
+	memcpy(dc->sigactions, rs.sigactions, sizeof(dc->sigactions));
+	memcpy(dc->itimers, rs.itimers, sizeof(dc->itimers));
+	return 0;
 }
 
 /* The queue of pending signals (@shared: the process's, else the thread's), as the tracer sees it. */
@@ -313,6 +338,26 @@ static void task_core_fill(const struct dump_ctx *dc, uint64_t sigmask, TaskCore
 	tc->sigactions = sa_ptrs;
 }
 
+/* The armed interval timers; @it (3 entries) is storage the task core points to. */
+static void itimers_fill(const struct dump_ctx *dc, TaskCoreEntry *tc, ItimerEntry *it)
+{
+	ItimerEntry **fields[3] = { &tc->itimer_real, &tc->itimer_virt, &tc->itimer_prof };
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		const struct dump_itimer *d = &dc->itimers[i];
+
+		if (!(d->isec | d->iusec | d->vsec | d->vusec))
+			continue;	/* disarmed */
+		itimer_entry__init(&it[i]);
+		it[i].isec = d->isec;
+		it[i].iusec = d->iusec;
+		it[i].vsec = d->vsec;
+		it[i].vusec = d->vusec;
+		*fields[i] = &it[i];
+	}
+}
+
 static void thread_core_fill(const struct dump_ctx *dc, uint64_t sigmask, ThreadCoreEntry *th)
 {
 	th->tid = dc->pid;
@@ -336,6 +381,7 @@ int core_dump(struct dump_ctx *dc)
 	CoreEntry core = CORE_ENTRY__INIT;
 	_cleanup_free_ ProtobufCBinaryData *shared_si = NULL, *thread_si = NULL;
 	SigactionEntry sa[64], *sa_ptrs[64];
+	ItimerEntry itimers[3];
 	struct user_regs_struct regs;
 	const void *xsave;
 	size_t xsave_size;
@@ -371,6 +417,7 @@ int core_dump(struct dump_ctx *dc)
 	if (!shared_si || !thread_si)
 		return -ENOMEM;
 	task_core_fill(dc, sigmask, &tc, sa, sa_ptrs);
+	itimers_fill(dc, &tc, itimers);
 	tc.n_shared_siginfo = dc->nr_shared_si;
 	tc.shared_siginfo = shared_si;
 	thread_core_fill(dc, sigmask, &th);
