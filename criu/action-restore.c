@@ -57,7 +57,18 @@
  * Reading the images
  */
 
-static int read_entries(struct rst_ctx *c, enum img_kind kind, unsigned int id,
+/* The whole process tree being restored: the tasks in pstree.img order, parents first. */
+struct rst_tree {
+	const struct cr_opts *opts;	/* borrowed */
+	struct img_dir *dir;		/* owned */
+	InventoryEntry *inv;		/* owned */
+	PstreeEntry **ps;		/* owned, nr entries */
+	struct rst_ctx *tasks;		/* owned, nr entries */
+	size_t nr;
+	bool subreaper;			/* we made criu a child subreaper */
+};
+
+static int read_entries(struct img_dir *dir, enum img_kind kind, unsigned int id,
 			const ProtobufCMessageDescriptor *first,
 			const ProtobufCMessageDescriptor *desc, void ***ret_arr, size_t *ret_nr)
 {
@@ -67,9 +78,9 @@ static int read_entries(struct rst_ctx *c, enum img_kind kind, unsigned int id,
 	size_t nr = 0;
 	int ret;
 
-	ret = img_open(c->dir, kind, id, O_RDONLY, &img);
+	ret = img_open(dir, kind, id, O_RDONLY, &img);
 	if (ret < 0)
-		return pr_err_ret(ret, "%s", img_dir_error(c->dir));
+		return pr_err_ret(ret, "%s", img_dir_error(dir));
 	for (;;) {
 		ret = img_read(img, nr == 0 && first ? first : desc, &msg);
 		if (ret < 0) {
@@ -98,24 +109,23 @@ out_free:
 	return ret;
 }
 
-static int read_one(struct rst_ctx *c, enum img_kind kind, unsigned int id,
+static int read_one(struct img_dir *dir, enum img_kind kind, unsigned int id,
 		    const ProtobufCMessageDescriptor *desc, void *ret_msg)
 {
 	_cleanup_img_ struct cr_img *img = NULL;
 	int ret;
 
-	ret = img_open(c->dir, kind, id, O_RDONLY, &img);
+	ret = img_open(dir, kind, id, O_RDONLY, &img);
 	if (ret < 0)
-		return pr_err_ret(ret, "%s", img_dir_error(c->dir));
+		return pr_err_ret(ret, "%s", img_dir_error(dir));
 	ret = img_read_one(img, desc, (ProtobufCMessage **)ret_msg);
 	if (ret < 0)
 		pr_err("%s", img_error(img));
 	return ret;
 }
 
-static int check_inventory(struct rst_ctx *c)
+static int check_inventory(const InventoryEntry *e)
 {
-	InventoryEntry *e = c->inv;
 	struct utsname u;
 	uint64_t xcr0;
 	uint32_t xsize;
@@ -154,19 +164,24 @@ static int read_task_images(struct rst_ctx *c)
 {
 	int ret;
 
-	ret = read_one(c, IMG_CORE, c->pid, &core_entry__descriptor, &c->core);
+	if (c->ps->n_threads > 1) {
+		pr_err("pid %d has %zu threads: multi-threaded restore is not supported yet",
+		       c->pid, c->ps->n_threads);
+		return -EOPNOTSUPP;
+	}
+	ret = read_one(c->dir, IMG_CORE, c->pid, &core_entry__descriptor, &c->core);
 	if (!ret)
-		ret = read_one(c, IMG_MM, c->pid, &mm_entry__descriptor, &c->mm);
+		ret = read_one(c->dir, IMG_MM, c->pid, &mm_entry__descriptor, &c->mm);
 	if (!ret)
-		ret = read_one(c, IMG_FS, c->pid, &fs_entry__descriptor, &c->fs);
+		ret = read_one(c->dir, IMG_FS, c->pid, &fs_entry__descriptor, &c->fs);
 	if (!ret)
-		ret = read_entries(c, IMG_FILES, 0, NULL, &file_entry__descriptor,
+		ret = read_entries(c->dir, IMG_FILES, 0, NULL, &file_entry__descriptor,
 				   (void ***)&c->files, &c->nr_files);
 	if (!ret)
-		ret = read_entries(c, IMG_FDINFO, c->pid, NULL, &fdinfo_entry__descriptor,
+		ret = read_entries(c->dir, IMG_FDINFO, c->pid, NULL, &fdinfo_entry__descriptor,
 				   (void ***)&c->fds, &c->nr_fds);
 	if (!ret)
-		ret = read_entries(c, IMG_PAGEMAP, c->pid, &pagemap_head__descriptor,
+		ret = read_entries(c->dir, IMG_PAGEMAP, c->pid, &pagemap_head__descriptor,
 				   &pagemap_entry__descriptor, (void ***)&c->pms, &c->nr_pms);
 	if (ret)
 		return ret;
@@ -184,31 +199,64 @@ static int read_task_images(struct rst_ctx *c)
 	return pages_open_parents(c);
 }
 
-static int read_images(struct rst_ctx *c)
+/* pstree.img: the root first, every other process after its parent, pids unique. */
+static int check_pstree(struct rst_tree *tr)
 {
-	int ret;
+	size_t i, j;
 
-	ret = img_dir_open(c->opts->images_dir, false, &c->dir);
-	if (ret < 0)
-		return pr_err_ret(ret, "%s", img_dir_error(c->dir));
-	ret = read_one(c, IMG_INVENTORY, 0, &inventory_entry__descriptor, &c->inv);
-	if (!ret)
-		ret = check_inventory(c);
-	if (!ret)
-		ret = read_one(c, IMG_PSTREE, 0, &pstree_entry__descriptor, &c->ps);
-	if (ret)
-		return ret;
-	c->pid = c->ps->pid;
-	if (c->pid != (pid_t)c->inv->root_pid) {
-		pr_err("pstree.img: root pid %d, inventory.img says %u", c->pid, c->inv->root_pid);
+	if (!tr->nr || tr->ps[0]->pid != tr->inv->root_pid || tr->ps[0]->ppid) {
+		pr_err("pstree.img: the root is not pid %u of inventory.img", tr->inv->root_pid);
 		return -EBADMSG;
 	}
-	if (c->ps->n_threads > 1) {
-		pr_err("pid %d has %zu threads: multi-threaded restore is not supported yet",
-		       c->pid, c->ps->n_threads);
-		return -EOPNOTSUPP;
+	for (i = 1; i < tr->nr; i++) {
+		for (j = 0; j < i && tr->ps[j]->pid != tr->ps[i]->ppid; j++)
+			if (tr->ps[j]->pid == tr->ps[i]->pid)
+				break;
+		if (j == i || tr->ps[j]->pid == tr->ps[i]->pid) {
+			pr_err("pstree.img: pid %u comes before its parent %u or twice",
+			       tr->ps[i]->pid, tr->ps[i]->ppid);
+			return -EBADMSG;
+		}
 	}
-	return read_task_images(c);
+	return 0;
+}
+
+static int read_images(struct rst_tree *tr)
+{
+	size_t i;
+	int ret;
+
+	ret = img_dir_open(tr->opts->images_dir, false, &tr->dir);
+	if (ret < 0)
+		return pr_err_ret(ret, "%s", img_dir_error(tr->dir));
+	ret = read_one(tr->dir, IMG_INVENTORY, 0, &inventory_entry__descriptor, &tr->inv);
+	if (!ret)
+		ret = check_inventory(tr->inv);
+	if (!ret)
+		ret = read_entries(tr->dir, IMG_PSTREE, 0, NULL, &pstree_entry__descriptor,
+				   (void ***)&tr->ps, &tr->nr);
+	if (!ret)
+		ret = check_pstree(tr);
+	if (ret)
+		return ret;
+	tr->tasks = calloc(tr->nr, sizeof(*tr->tasks));
+	if (!tr->tasks)
+		return -ENOMEM;
+	for (i = 0; i < tr->nr; i++) {
+		struct rst_ctx *c = &tr->tasks[i];
+
+		c->opts = tr->opts;
+		c->dir = tr->dir;
+		c->inv = tr->inv;
+		c->ps = tr->ps[i];
+		c->pid = c->ps->pid;
+		c->status_pipe[0] = c->status_pipe[1] = c->go_pipe[0] = c->go_pipe[1] = -1;
+		c->exit_status = -1;
+		ret = read_task_images(c);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 static void free_msgs(void **arr, size_t nr)
@@ -233,12 +281,35 @@ static void rst_ctx_release(struct rst_ctx *c)
 		protobuf_c_message_free_unpacked(&c->mm->base, NULL);
 	if (c->core)
 		protobuf_c_message_free_unpacked(&c->core->base, NULL);
-	if (c->ps)
-		protobuf_c_message_free_unpacked(&c->ps->base, NULL);
-	if (c->inv)
-		protobuf_c_message_free_unpacked(&c->inv->base, NULL);
 	free(c->kinds);
-	img_dir_free(c->dir);
+}
+
+static void close_pipes(struct rst_ctx *c)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (c->status_pipe[i] >= 0)
+			close(c->status_pipe[i]);
+		if (c->go_pipe[i] >= 0)
+			close(c->go_pipe[i]);
+		c->status_pipe[i] = c->go_pipe[i] = -1;
+	}
+}
+
+static void rst_tree_release(struct rst_tree *tr)
+{
+	size_t i;
+
+	for (i = 0; tr->tasks && i < tr->nr; i++) {
+		close_pipes(&tr->tasks[i]);
+		rst_ctx_release(&tr->tasks[i]);
+	}
+	free(tr->tasks);
+	free_msgs((void **)tr->ps, tr->nr);
+	if (tr->inv)
+		protobuf_c_message_free_unpacked(&tr->inv->base, NULL);
+	img_dir_free(tr->dir);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -257,17 +328,22 @@ static int check_pid_free(const struct rst_ctx *c)
 	return 0;
 }
 
-static int check_images(struct rst_ctx *c)
+static int check_images(struct rst_tree *tr)
 {
-	int ret;
+	size_t i;
+	int ret = 0;
 
-	ret = core_check(c);
-	if (!ret)
-		ret = mm_check(c);
-	if (!ret)
-		ret = files_check(c);
-	if (!ret)
-		ret = check_pid_free(c);
+	for (i = 0; !ret && i < tr->nr; i++) {
+		struct rst_ctx *c = &tr->tasks[i];
+
+		ret = core_check(c);
+		if (!ret)
+			ret = mm_check(c);
+		if (!ret)
+			ret = files_check(c);
+		if (!ret)
+			ret = check_pid_free(c);
+	}
 	return ret;
 }
 
@@ -420,10 +496,14 @@ struct child_step {
 	int (*run)(struct rst_task *t);
 };
 
-static const struct child_step child_steps[] = {
+/* Before the task creates its children: what they inherit (blocked signals, session, group). */
+static const struct child_step child_steps_first[] = {
 	{ "signals",		child_signals },
-	{ "rseq",		child_rseq_off },
 	{ "task",		core_restore_task },
+};
+
+static const struct child_step child_steps[] = {
+	{ "rseq",		child_rseq_off },
 	{ "vmas",		mm_list_vmas },
 	{ "restorer size",	child_size_restorer },
 	{ "premap",		mm_premap },
@@ -439,8 +519,73 @@ static const struct child_step child_steps[] = {
 	{ "unmap list",		child_list_unmap },	/* the last: nothing is mapped after it */
 };
 
-static __noreturn void rst_child(struct rst_ctx *c)
+static __noreturn void child_failed(struct rst_task *t)
 {
+	char buf[RESTORER_ERR_MAX + 64];
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "%c%s", RESTORER_MSG_FAIL, t->err);
+	if (write(t->status_fd, buf, min(n, RESTORER_ERR_MAX + 1)) < 0)
+		_exit(2);
+	_exit(1);
+}
+
+static __noreturn void rst_child(struct rst_tree *tr, size_t idx);
+
+/* clone3() with the pid @pid: returns it, 0 in the child, or -errno. */
+static long clone_pid(pid_t pid)
+{
+	pid_t tid = pid;
+	struct clone_args ca = {
+		.exit_signal	= SIGCHLD,
+		.set_tid	= (uintptr_t)&tid,
+		.set_tid_size	= 1,
+	};
+	long ret;
+
+	ret = syscall(SYS_clone3, &ca, sizeof(ca));
+	return ret < 0 ? -errno : ret;
+}
+
+/* The task creates its own children, which restore themselves (and their children). */
+static int child_fork_children(struct rst_tree *tr, size_t idx, struct rst_task *t)
+{
+	size_t i;
+	long ret;
+
+	for (i = idx + 1; i < tr->nr; i++) {
+		if ((pid_t)tr->tasks[i].ps->ppid != tr->tasks[idx].pid)
+			continue;
+		ret = clone_pid(tr->tasks[i].pid);
+		if (ret == 0)
+			rst_child(tr, i);
+		if (ret == -EEXIST)
+			return rst_task_err(t, ret, "pid %d is already in use", tr->tasks[i].pid);
+		if (ret < 0)
+			return rst_task_err(t, ret, "cannot create pid %d: %s", tr->tasks[i].pid,
+					    strerror(-ret));
+	}
+	/* Every pipe end but our own two: a task that dies must leave EOF behind it. */
+	for (i = 0; i < tr->nr; i++) {
+		struct rst_ctx *o = &tr->tasks[i];
+
+		if (i != idx) {
+			if (o->status_pipe[1] >= 0)
+				close(o->status_pipe[1]);
+			if (o->go_pipe[0] >= 0)
+				close(o->go_pipe[0]);
+		}
+		if (o->status_pipe[0] >= 0)
+			close(o->status_pipe[0]);
+		if (o->go_pipe[1] >= 0)
+			close(o->go_pipe[1]);
+	}
+	return 0;
+}
+
+static __noreturn void rst_child(struct rst_tree *tr, size_t idx)
+{
+	struct rst_ctx *c = &tr->tasks[idx];
 	struct rst_task t = {
 		.c = c,
 		.status_fd = c->status_pipe[1],
@@ -448,18 +593,16 @@ static __noreturn void rst_child(struct rst_ctx *c)
 		.pages_fd = img_raw_fd(c->pages),
 		.exe_fd = -1,
 	};
-	char buf[RESTORER_ERR_MAX + 64];
 	size_t i;
-	int n;
 
-	for (i = 0; i < ARRAY_SIZE(child_steps); i++) {
-		if (child_steps[i].run(&t) < 0) {
-			n = snprintf(buf, sizeof(buf), "%c%s", RESTORER_MSG_FAIL, t.err);
-			if (write(t.status_fd, buf, min(n, RESTORER_ERR_MAX + 1)) < 0)
-				_exit(2);
-			_exit(1);
-		}
-	}
+	for (i = 0; i < ARRAY_SIZE(child_steps_first); i++)
+		if (child_steps_first[i].run(&t) < 0)
+			child_failed(&t);
+	if (child_fork_children(tr, idx, &t) < 0)
+		child_failed(&t);
+	for (i = 0; i < ARRAY_SIZE(child_steps); i++)
+		if (child_steps[i].run(&t) < 0)
+			child_failed(&t);
 	arch_jump_to_restorer(t.area + t.premap_len, (unsigned long)t.args + t.args_len +
 			      RESTORER_STACK_SIZE, (unsigned long)t.args);
 }
@@ -468,47 +611,83 @@ static __noreturn void rst_child(struct rst_ctx *c)
  * criu's side: create the task, wait for the restorer, follow it through rt_sigreturn
  */
 
-static int rst_fork(struct rst_ctx *c)
+/* Pipes for every task, then the root; it creates the rest of the tree. */
+static int rst_fork(struct rst_tree *tr)
 {
-	pid_t tid = c->pid;
-	struct clone_args ca = {
-		.exit_signal	= SIGCHLD,
-		.set_tid	= (uintptr_t)&tid,
-		.set_tid_size	= 1,
-	};
+	struct rst_ctx *root = &tr->tasks[0];
+	int was = 0;
+	size_t i;
 	long pid;
 
-	if (pipe2(c->status_pipe, O_CLOEXEC) || pipe2(c->go_pipe, O_CLOEXEC))
-		return pr_err_ret(-errno, "cannot create the sync pipes");
-	fflush(NULL);
-	pid = syscall(SYS_clone3, &ca, sizeof(ca));
-	if (pid < 0) {
-		if (errno == EEXIST)
-			pr_err("pid %d is already in use", c->pid);
-		else
-			pr_perror("cannot create pid %d", c->pid);
-		return errno == EEXIST ? -EEXIST : -errno;
+	for (i = 0; i < tr->nr; i++) {
+		struct rst_ctx *c = &tr->tasks[i];
+
+		if (pipe2(c->status_pipe, O_CLOEXEC) || pipe2(c->go_pipe, O_CLOEXEC))
+			return pr_err_ret(-errno, "cannot create the sync pipes");
 	}
+	/* Orphans of a failed restore come to us, to be reaped. */
+	if (tr->nr > 1 && !prctl(PR_GET_CHILD_SUBREAPER, &was, 0, 0, 0) && !was &&
+	    !prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
+		tr->subreaper = true;
+	fflush(NULL);
+	pid = clone_pid(root->pid);
+	if (pid == -EEXIST) {
+		pr_err("pid %d is already in use", root->pid);
+		return -EEXIST;
+	}
+	if (pid < 0)
+		return pr_err_ret(pid, "cannot create pid %d", root->pid);
 	if (pid == 0)
-		rst_child(c);
-	c->child = pid;
-	close(c->status_pipe[1]);
-	close(c->go_pipe[0]);
-	c->status_pipe[1] = c->go_pipe[0] = -1;
-	pr_info("created pid %d", c->child);
+		rst_child(tr, 0);
+	for (i = 0; i < tr->nr; i++) {
+		struct rst_ctx *c = &tr->tasks[i];
+
+		close(c->status_pipe[1]);
+		close(c->go_pipe[0]);
+		c->status_pipe[1] = c->go_pipe[0] = -1;
+		c->child = c->pid;
+	}
+	pr_info("created pid %d", root->pid);
 	return 0;
 }
 
-static void rst_kill(struct rst_ctx *c)
+/* Is @pid a descendant of criu (so one of the tasks we created, not a stranger)? */
+static bool is_ours(pid_t pid, size_t depth)
 {
+	char path[32], buf[512], *p;
+	FILE *f;
+	int ppid;
+
+	while (depth--) {
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		f = fopen(path, "re");
+		if (!f)
+			return false;
+		p = fgets(buf, sizeof(buf), f);
+		fclose(f);
+		if (!p || !(p = strrchr(buf, ')')) || sscanf(p + 1, " %*c %d", &ppid) != 1)
+			return false;
+		if (ppid == getpid())
+			return true;
+		pid = ppid;
+	}
+	return false;
+}
+
+/* Kill what exists of the tree (children before parents) and reap it. */
+static void rst_kill(struct rst_tree *tr)
+{
+	size_t i = tr->nr;
 	int status;
 
-	if (c->child <= 0)
-		return;
-	kill(c->child, SIGKILL);
-	while (waitpid(c->child, &status, __WALL) < 0 && errno == EINTR)
+	while (i-- > 0)
+		if (tr->tasks[i].child > 0 && is_ours(tr->tasks[i].child, tr->nr + 1))
+			kill(tr->tasks[i].child, SIGKILL);
+	/* Our child is the root; with a subreaper, the orphans of the tree come to us too. */
+	while (waitpid(-1, &status, __WALL) > 0 || errno == EINTR)
 		;
-	c->child = 0;
+	for (i = 0; i < tr->nr; i++)
+		tr->tasks[i].child = 0;
 }
 
 static void describe_status(int status, char *buf, size_t len)
@@ -521,10 +700,10 @@ static void describe_status(int status, char *buf, size_t len)
 		snprintf(buf, len, "status %#x", status);
 }
 
-/* The child says either READY (+ struct restorer_ready) or FAIL (+ text), or dies. */
-static int rst_wait_ready(struct rst_ctx *c)
+/* A task says either READY (+ struct restorer_ready) or FAIL (+ text), or dies. */
+static int rst_wait_one(struct rst_ctx *c, bool is_root)
 {
-	char buf[RESTORER_ERR_MAX + 2], how[64];
+	char buf[RESTORER_ERR_MAX + 2], how[64] = "died";
 	size_t len = 0;
 	ssize_t n;
 	int status;
@@ -547,14 +726,27 @@ static int rst_wait_ready(struct rst_ctx *c)
 	if (len > 1 && buf[0] == RESTORER_MSG_FAIL) {
 		buf[len] = '\0';
 		pr_err("pid %d: %s", c->pid, buf + 1);
-	} else {
-		while (waitpid(c->child, &status, __WALL) < 0 && errno == EINTR)
-			;
+		return -EIO;
+	}
+	if (is_root && waitpid(c->pid, &status, __WALL) == c->pid) {
 		c->child = 0;
 		describe_status(status, how, sizeof(how));
-		pr_err("pid %d %s before it was restored", c->pid, how);
 	}
+	pr_err("pid %d %s before it was restored", c->pid, how);
 	return -EIO;
+}
+
+static int rst_wait_ready(struct rst_tree *tr)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < tr->nr; i++) {
+		ret = rst_wait_one(&tr->tasks[i], i == 0);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 /* Wait for the next stop of the traced task; -ESRCH if it died. */
@@ -631,7 +823,7 @@ static int unmap_restorer(struct rst_ctx *c, const struct user_regs_struct *save
  * Trace the task from its wait for our byte to the end of rt_sigreturn: then its registers are
  * its own, and the restorer can go.
  */
-static int rst_finish(struct rst_ctx *c)
+static int rst_finish_one(struct rst_ctx *c)
 {
 	struct __ptrace_syscall_info info;
 	struct user_regs_struct regs;
@@ -666,16 +858,37 @@ static int rst_finish(struct rst_ctx *c)
 	/* The frame kept every signal blocked while we worked; now the task's own mask. */
 	if (ptrace(PTRACE_SETSIGMASK, c->child, sizeof(mask), &mask))
 		return pr_err_ret(-errno, "cannot set the signal mask of pid %d", c->pid);
-	if (ptrace(PTRACE_DETACH, c->child, 0, 0))
-		return pr_err_ret(-errno, "cannot detach from pid %d", c->pid);
-	if (c->core->tc->state == TASK_STATE__TASK_STOPPED && kill(c->child, SIGSTOP))
-		return pr_err_ret(-errno, "cannot stop pid %d again", c->pid);
-	pr_info("pid %d is running", c->pid);
 	return 0;
 }
 
-static int write_pidfile(struct rst_ctx *c)
+/* Every task is held at the end of its rt_sigreturn until all are; then they all go. */
+static int rst_finish(struct rst_tree *tr)
 {
+	struct rst_ctx *c;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < tr->nr; i++) {
+		ret = rst_finish_one(&tr->tasks[i]);
+		if (ret)
+			return ret;
+	}
+	for (i = 0; i < tr->nr; i++) {
+		c = &tr->tasks[i];
+		if (ptrace(PTRACE_DETACH, c->child, 0, 0))
+			return pr_err_ret(-errno, "cannot detach from pid %d", c->pid);
+		if (c->core->tc->state == TASK_STATE__TASK_STOPPED && kill(c->child, SIGSTOP))
+			return pr_err_ret(-errno, "cannot stop pid %d again", c->pid);
+		pr_info("pid %d is running", c->pid);
+	}
+	if (tr->subreaper)
+		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+	return 0;
+}
+
+static int write_pidfile(struct rst_tree *tr)
+{
+	struct rst_ctx *c = &tr->tasks[0];
 	_cleanup_close_ int fd = -1;
 	char buf[16];
 	int len;
@@ -691,8 +904,9 @@ static int write_pidfile(struct rst_ctx *c)
 	return 0;
 }
 
-static int rst_wait_task(struct rst_ctx *c)
+static int rst_wait_task(struct rst_tree *tr)
 {
+	struct rst_ctx *c = &tr->tasks[0];
 	char how[64];
 
 	if (c->opts->restore_detached) {
@@ -714,8 +928,8 @@ static int rst_wait_task(struct rst_ctx *c)
 
 struct rst_step {
 	const char *name;
-	int (*run)(struct rst_ctx *c);
-	void (*undo)(struct rst_ctx *c);
+	int (*run)(struct rst_tree *tr);
+	void (*undo)(struct rst_tree *tr);
 };
 
 static const struct rst_step rst_steps[] = {
@@ -728,32 +942,16 @@ static const struct rst_step rst_steps[] = {
 	{ "wait for the task",		rst_wait_task,	NULL },
 };
 
-static void close_pipes(struct rst_ctx *c)
-{
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		if (c->status_pipe[i] >= 0)
-			close(c->status_pipe[i]);
-		if (c->go_pipe[i] >= 0)
-			close(c->go_pipe[i]);
-	}
-}
-
 int action_restore(const struct cr_opts *opts)
 {
-	struct rst_ctx c = {
-		.opts = opts,
-		.status_pipe = { -1, -1 },
-		.go_pipe = { -1, -1 },
-		.exit_status = -1,
-	};
+	struct rst_tree tr = { .opts = opts };
+	int status = -1;
 	size_t i;
 	int ret = 0;
 
 	for (i = 0; i < ARRAY_SIZE(rst_steps); i++) {
 		pr_debug("step: %s", rst_steps[i].name);
-		ret = rst_steps[i].run(&c);
+		ret = rst_steps[i].run(&tr);
 		if (ret < 0) {
 			pr_debug("step '%s' failed: %s", rst_steps[i].name, strerror(-ret));
 			break;
@@ -762,15 +960,18 @@ int action_restore(const struct cr_opts *opts)
 	if (ret < 0)
 		while (i-- > 0)
 			if (rst_steps[i].undo)
-				rst_steps[i].undo(&c);
-	close_pipes(&c);
-	rst_ctx_release(&c);
-	if (ret < 0 || c.exit_status == -1)
+				rst_steps[i].undo(&tr);
+	if (tr.tasks)
+		status = tr.tasks[0].exit_status;
+	if (tr.subreaper)
+		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+	rst_tree_release(&tr);
+	if (ret < 0 || status == -1)
 		return ret;
 
 	/* Without -d, criu exits with the restored task's status, as CRIU does. */
 	log_fini();
-	if (WIFEXITED(c.exit_status))
-		exit(WEXITSTATUS(c.exit_status));
-	exit(128 + WTERMSIG(c.exit_status));
+	if (WIFEXITED(status))
+		exit(WEXITSTATUS(status));
+	exit(128 + WTERMSIG(status));
 }

@@ -52,6 +52,7 @@ enum vma_dump {
 	VMA_DUMP_NONE,			/* nothing to dump (vDSO unit, shared file, ...) */
 	VMA_DUMP_ANON,			/* private anonymous: present and swapped pages */
 	VMA_DUMP_PRIVATE_FILE,		/* private file: pages that are no longer the file's */
+	VMA_DUMP_SHMEM,			/* anonymous shared: every page the object holds */
 };
 
 struct dump_vma {
@@ -59,6 +60,7 @@ struct dump_vma {
 	uint32_t flags;			/* MAP_* */
 	uint32_t file_id;		/* 0: no file */
 	uint64_t madv;			/* bit N: madvise(N) applies */
+	uint64_t shmid;			/* anonymous shared: the shmem inode, 0 otherwise */
 	enum vma_dump dump;
 };
 
