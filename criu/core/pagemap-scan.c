@@ -19,8 +19,10 @@
 #define SCAN_VEC	512		/* regions per ioctl call */
 #define READ_CHUNK	4096		/* pagemap entries per pread */
 
-static int runs_add(struct page_runs *runs, uint64_t start, uint64_t end)
+int page_runs_add(struct page_runs *runs, uint64_t start, uint64_t end)
 {
+	if ((start | end) & (PAGE_SIZE - 1))
+		return -EINVAL;
 	struct page_run *r;
 
 	if (start >= end)
@@ -99,7 +101,7 @@ static int list_scan(struct pagemap *pm, uint64_t start, uint64_t end, enum pm_s
 		if (n < 0)
 			return -errno;
 		for (i = 0; i < n; i++) {
-			ret = runs_add(runs, vec[i].start, vec[i].end);
+			ret = page_runs_add(runs, vec[i].start, vec[i].end);
 			if (ret < 0)
 				return ret;
 		}
@@ -150,7 +152,7 @@ static int list_read(struct pagemap *pm, uint64_t start, uint64_t end, enum pm_s
 				run_start = addr;
 				in_run = true;
 			} else if (!sel_page && in_run) {
-				ret = runs_add(runs, run_start, addr);
+				ret = page_runs_add(runs, run_start, addr);
 				if (ret < 0)
 					return ret;
 				in_run = false;
@@ -158,7 +160,7 @@ static int list_read(struct pagemap *pm, uint64_t start, uint64_t end, enum pm_s
 		}
 	}
 	if (in_run)
-		return runs_add(runs, run_start, addr);
+		return page_runs_add(runs, run_start, addr);
 	return 0;
 }
 

@@ -45,6 +45,9 @@ void pagemap_close(struct pagemap *pm);
 int pagemap_list(struct pagemap *pm, uint64_t start, uint64_t end, enum pm_select sel,
 		 struct page_runs *runs);
 
+/* Append [@start, @end) (page aligned, after the last run) to @runs. */
+int page_runs_add(struct page_runs *runs, uint64_t start, uint64_t end);
+
 /* Keep the next run apart from the last one even if adjacent (e.g. at a VMA boundary). */
 void page_runs_seal(struct page_runs *runs);
 void page_runs_release(struct page_runs *runs);

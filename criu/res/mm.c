@@ -124,8 +124,18 @@ static int vma_classify_file(struct dump_ctx *dc, const struct proc_vma *v, stru
 
 	if (!strncmp(link, "/memfd:", 7))
 		return vma_refuse(dc, v, "a memfd mapping");
-	if (is_shared_anon_name(link) && is_deleted(link, &st))
-		return vma_refuse(dc, v, "shared anonymous memory");
+	if (!strncmp(link, "/SYSV", 5) && is_deleted(link, &st))
+		return vma_refuse(dc, v, "System V shared memory");
+	if (is_shared_anon_name(link) && is_deleted(link, &st)) {
+		if (!v->shared)
+			return vma_refuse(dc, v, "a private mapping of shared memory");
+		/* MAP_SHARED|MAP_ANONYMOUS or of /dev/zero: contents go with the pages */
+		d->status = VMA_STATUS__VMA_AREA_REGULAR | VMA_STATUS__VMA_ANON_SHARED;
+		d->flags = MAP_SHARED | MAP_ANONYMOUS;
+		d->dump = VMA_DUMP_SHMEM;
+		d->shmid = st.st_ino;
+		return 0;
+	}
 	if (is_deleted(link, &st))
 		return vma_refuse(dc, v, "a mapping of a deleted file");
 	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
@@ -267,6 +277,10 @@ static void vma_entry_fill(const struct proc_vma *v, const struct dump_vma *d, V
 	if (d->madv) {
 		e->has_madv = true;
 		e->madv = d->madv;
+	}
+	if (d->shmid) {
+		e->has_shmid = true;
+		e->shmid = d->shmid;
 	}
 	if (v->name[0])
 		e->name = v->name;

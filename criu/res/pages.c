@@ -13,7 +13,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 
@@ -29,6 +31,54 @@
 static enum pm_select vma_select(const struct dump_vma *d)
 {
 	return d->dump == VMA_DUMP_ANON ? PM_SELECT_ANON : PM_SELECT_PRIVATE_FILE;
+}
+
+/*
+ * Anonymous shared memory: every page its shmem object holds in the VMA's range, resident or
+ * swapped, mapped by the task or not (SEEK_DATA on the object, opened through map_files).
+ */
+static int shmem_list(struct dump_ctx *dc, const struct proc_vma *v, struct page_runs *runs)
+{
+	_cleanup_close_ int fd = -1;
+	off_t lo = v->pgoff, hi = v->pgoff + (v->end - v->start), data, hole;
+	char path[96];
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, dc->pid,
+		 v->start, v->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (lo < hi) {
+		data = lseek(fd, lo, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			break;
+		if (data < 0)
+			return -errno;
+		if (data >= hi)
+			break;
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0)
+			return -errno;
+		if (hole > hi)
+			hole = hi;
+		data &= ~(off_t)(PAGE_SIZE - 1);
+		hole = PAGE_ALIGN(hole);
+		ret = page_runs_add(runs, v->start + (data - v->pgoff), v->start + (hole - v->pgoff));
+		if (ret < 0)
+			return ret;
+		lo = hole;
+	}
+	return 0;
+}
+
+static int vma_list(struct dump_ctx *dc, struct pagemap *pm, size_t i)
+{
+	const struct proc_vma *v = &dc->vmas.v[i];
+
+	if (dc->dvmas[i].dump == VMA_DUMP_SHMEM)
+		return shmem_list(dc, v, &dc->runs);
+	return pagemap_list(pm, v->start, v->end, vma_select(&dc->dvmas[i]), &dc->runs);
 }
 
 int pages_collect(struct dump_ctx *dc)
@@ -47,7 +97,7 @@ int pages_collect(struct dump_ctx *dc)
 		if (dc->dvmas[i].dump == VMA_DUMP_NONE)
 			continue;
 		before = dc->runs.nr;
-		ret = pagemap_list(&pm, v->start, v->end, vma_select(&dc->dvmas[i]), &dc->runs);
+		ret = vma_list(dc, &pm, i);
 		if (ret < 0) {
 			pr_err_ret(ret, "cannot list the pages of %#" PRIx64 "-%#" PRIx64
 				   " of task %d", v->start, v->end, dc->pid);
