@@ -10,7 +10,8 @@ for the pidfile, dumps it, checks it is gone, restores it, checks the pid, sends
 exit 0 and "PASS" in the outfile. test/cr/<name>.desc (optional, "key: value" lines) sets:
 
     flavors: plain snapshot     which flavors to run (default: plain; also predump and
-                                pageserver: pages sent through criu page-server)
+                                pageserver: pages sent through criu page-server;
+                                stopped: dumped while SIGSTOPped, must come back stopped)
     iterations: N               dump/restore cycles before SIGTERM (plain flavor)
     dump_opts: ...              extra options for criu dump
     restore_opts: ...           extra options for criu restore
@@ -537,7 +538,50 @@ def cr_pageserver(h, prog, desc, iters):
     h.finish_test(pid, outfile)
 
 
-FLAVORS = {"plain": cr_plain, "snapshot": cr_snapshot, "predump": cr_predump,
+def proc_state(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return stat[stat.rfind(")") + 2:].split()[0]
+
+
+def wait_state(h, pid, states, timeout):
+    deadline = time.monotonic() + h.remaining(timeout)
+    while time.monotonic() < deadline:
+        if proc_state(pid) in states:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def cr_stopped(h, prog, desc, iters):
+    """SIGSTOP the test, dump it, restore it: it must come back stopped; SIGCONT it, then
+    SIGTERM as usual."""
+    pidfile, outfile = h.path("test.pid"), h.path("test.out")
+    pid = h.spawn(prog, outfile=outfile, pidfile=pidfile)
+    dump_opts = shlex.split(desc.get("dump_opts", ""))
+    rst_opts = shlex.split(desc.get("restore_opts", ""))
+    os.kill(pid, signal.SIGSTOP)
+    if not wait_state(h, pid, ("T",), 10):
+        raise Fail("pid %d did not stop on SIGSTOP" % pid)
+    h.dump(pid, h.path("img"), dump_opts)
+    h.expect_gone(pid, "dump")
+    rpidfile = h.path("restore.pid")
+    h.restore(h.path("img"), rpidfile, rst_opts)
+    h.restored_pid(rpidfile, pid)
+    if not wait_state(h, pid, ("T",), 2):
+        raise Fail("pid %d was stopped when dumped, is '%s' after restore" %
+                   (pid, proc_state(pid)))
+    os.kill(pid, signal.SIGCONT)
+    if not wait_state(h, pid, ("R", "S", "D"), 5):
+        raise Fail("pid %d does not run after SIGCONT (state '%s')" % (pid, proc_state(pid)))
+    h.expect_running(pid, "restore and SIGCONT")
+    h.finish_test(pid, outfile)
+
+
+FLAVORS = {"stopped": cr_stopped, "plain": cr_plain, "snapshot": cr_snapshot, "predump": cr_predump,
            "pageserver": cr_pageserver}
 
 
