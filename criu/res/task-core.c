@@ -468,6 +468,7 @@ int pstree_dump(struct dump_ctx *dc)
 #include <unistd.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/time.h>
 
 #include "arch/x86/sigframe.h"
 #include "common/compiler.h"
@@ -596,6 +597,38 @@ static int core_queue(struct rst_task *t, const ProtobufCBinaryData *b, bool sha
 	return 0;
 }
 
+/* An interval timer, armed as late as possible; an expiry meanwhile waits as a pending signal. */
+static int core_restore_itimer(struct rst_task *t, int which, const ItimerEntry *e)
+{
+	struct itimerval it, got;
+	struct timeval extra;
+
+	if (!e || (!e->vsec && !e->vusec))
+		return 0;
+	it.it_interval.tv_sec = e->isec;
+	it.it_interval.tv_usec = e->iusec;
+	it.it_value.tv_sec = e->vsec;
+	it.it_value.tv_usec = e->vusec;
+	if (setitimer(which, &it, NULL))
+		return rst_task_err(t, -errno, "cannot restore interval timer %d: %m", which);
+	if (which == ITIMER_REAL)
+		return 0;
+	/*
+	 * The kernel adds a tick to a CPU-time timer it arms: arm it once more with that tick
+	 * taken off, so it reads back as it was dumped and does not fire later than it would have.
+	 */
+	if (getitimer(which, &got) == 0 && timercmp(&got.it_value, &it.it_value, >)) {
+		timersub(&got.it_value, &it.it_value, &extra);
+		if (timercmp(&it.it_value, &extra, >)) {
+			timersub(&it.it_value, &extra, &it.it_value);
+			if (setitimer(which, &it, NULL))
+				return rst_task_err(t, -errno, "cannot restore interval timer %d: %m",
+						    which);
+		}
+	}
+	return 0;
+}
+
 int core_restore_signals(struct rst_task *t)
 {
 	const TaskCoreEntry *tc = t->c->core->tc;
@@ -604,6 +637,12 @@ int core_restore_signals(struct rst_task *t)
 	int ret;
 
 	ret = core_restore_sigactions(t);
+	if (!ret)
+		ret = core_restore_itimer(t, ITIMER_REAL, tc->itimer_real);
+	if (!ret)
+		ret = core_restore_itimer(t, ITIMER_VIRTUAL, tc->itimer_virt);
+	if (!ret)
+		ret = core_restore_itimer(t, ITIMER_PROF, tc->itimer_prof);
 	for (i = 0; !ret && i < tc->n_shared_siginfo; i++)
 		ret = core_queue(t, &tc->shared_siginfo[i], true);
 	for (i = 0; !ret && th && i < th->n_siginfo; i++)
