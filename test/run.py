@@ -780,6 +780,10 @@ def main():
                 h.cr_unavailable = probe_cr(h)
         tests += crs
 
+    if names and not tests:
+        print("no test matches %s" % ", ".join(sorted(names)), file=sys.stderr)
+        return 2
+
     counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
     for name, fn in tests:
         r = run_one(h, name, fn, args.verbose)
