@@ -516,6 +516,7 @@ static const struct child_step child_steps[] = {
 	{ "shared file vmas",	mm_open_shared },
 	{ "restorer",		child_map_restorer },
 	{ "signal state",	core_restore_signals },
+	{ "limits",		core_restore_limits },
 	{ "unmap list",		child_list_unmap },	/* the last: nothing is mapped after it */
 };
 
@@ -828,11 +829,15 @@ static int rst_finish_one(struct rst_ctx *c)
 	struct __ptrace_syscall_info info;
 	struct user_regs_struct regs;
 	uint64_t mask = core_sigmask(c);
+	long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL;
 	long last_nr = -1;
 	int status, ret;
 	char go = 1;
 
-	if (ptrace(PTRACE_SEIZE, c->child, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL))
+	/* A restored seccomp filter must filter neither the restorer's end nor our munmap. */
+	if (c->core->tc->has_seccomp_mode && c->core->tc->seccomp_mode)
+		opts |= PTRACE_O_SUSPEND_SECCOMP;
+	if (ptrace(PTRACE_SEIZE, c->child, 0, opts))
 		return pr_err_ret(-errno, "cannot trace pid %d", c->pid);
 	if (ptrace(PTRACE_INTERRUPT, c->child, 0, 0))
 		return pr_err_ret(-errno, "cannot stop pid %d", c->pid);

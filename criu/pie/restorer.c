@@ -24,7 +24,11 @@
 #define __NR_prctl		157
 #define __NR_arch_prctl		158
 #define __NR_exit_group		231
+#define __NR_seccomp		317
 #define __NR_rseq		334
+
+#define SECCOMP_SET_MODE_STRICT	0
+#define SECCOMP_SET_MODE_FILTER	1
 
 #define MAP_FIXED		0x10
 #define MREMAP_MAYMOVE		1
@@ -326,6 +330,34 @@ static void set_thread(struct restorer_args *a)
 	sys2(__NR_prctl, PR_SET_PDEATHSIG, a->pdeath_sig);
 }
 
+struct rst_sock_fprog {
+	uint16_t len;
+	uint16_t pad[3];
+	uint64_t filter;
+};
+
+static void set_seccomp(struct restorer_args *a)
+{
+	struct rst_seccomp *f = (struct rst_seccomp *)((char *)a + a->seccomp_off);
+	struct rst_sock_fprog prog;
+	uint32_t i;
+	long ret;
+
+	if (a->seccomp_mode == 1) {
+		ret = sys3(__NR_seccomp, SECCOMP_SET_MODE_STRICT, 0, 0);
+		if (ret < 0)
+			fail(a, "cannot enter seccomp strict mode", 0, ret);
+		return;
+	}
+	for (i = 0; a->seccomp_mode == 2 && i < a->nr_seccomp; i++) {
+		prog.len = f[i].len;
+		prog.filter = (uint64_t)((char *)a + f[i].data_off);
+		ret = sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, f[i].flags, &prog);
+		if (ret < 0)
+			fail(a, "cannot install a seccomp filter", 0, ret);
+	}
+}
+
 void restorer_main(struct restorer_args *a)
 {
 	struct {
@@ -358,6 +390,7 @@ void restorer_main(struct restorer_args *a)
 	while (ret == -EINTR);
 	if (ret != 1)
 		fail(a, "criu went away", 0, ret);
+	set_seccomp(a);
 	sys1(__NR_close, a->status_fd);
 	sys1(__NR_close, a->go_fd);
 

@@ -293,7 +293,8 @@ int pages_close(struct rst_task *t);			/* child: every pages image fd */
 int core_check(const struct rst_ctx *c);
 uint64_t core_sigmask(const struct rst_ctx *c);		/* the mask the task runs with */
 int core_restore_task(struct rst_task *t);		/* child: session, personality, THP */
-int core_restore_signals(struct rst_task *t);		/* child: sigactions, pending signals */
+int core_restore_signals(struct rst_task *t);		/* child: sigactions, pending, itimers */
+int core_restore_limits(struct rst_task *t);		/* child: rlimits, no_new_privs */
 /* Child: registers (the rt_sigframe), TLS, rseq, prctl state into @a from *@off on. */
 int core_fill_args(struct rst_task *t, struct restorer_args *a, size_t *off);
 size_t core_args_size(const struct rst_ctx *c);

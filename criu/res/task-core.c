@@ -468,7 +468,11 @@ int pstree_dump(struct dump_ctx *dc)
 #include <unistd.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/time.h>
+
+#define SECCOMP_FLAG_LOG	(1u << 1)	/* SECCOMP_FILTER_FLAG_LOG */
+#define SECCOMP_FLAG_SPEC	(1u << 2)	/* SECCOMP_FILTER_FLAG_SPEC_ALLOW */
 
 #include "arch/x86/sigframe.h"
 #include "common/compiler.h"
@@ -652,7 +656,66 @@ int core_restore_signals(struct rst_task *t)
 
 size_t core_args_size(const struct rst_ctx *c)
 {
-	return arch_sigframe_max_size(c->core->thread_info->fpregs->area.len) + 64;
+	const TaskCoreEntry *tc = c->core->tc;
+	size_t n = arch_sigframe_max_size(c->core->thread_info->fpregs->area.len) + 64, i;
+
+	for (i = 0; i < tc->n_seccomp_filters; i++)
+		n += sizeof(struct rst_seccomp) + tc->seccomp_filters[i]->filter.len + 8;
+	return n;
+}
+
+/* Seccomp goes last, in the restorer, after criu traces us (see struct restorer_args). */
+static int core_fill_seccomp(struct rst_task *t, struct restorer_args *a, size_t *off)
+{
+	const TaskCoreEntry *tc = t->c->core->tc;
+	struct rst_seccomp *f;
+	size_t i;
+
+	if (!tc->has_seccomp_mode || !tc->seccomp_mode)
+		return 0;
+	if (tc->seccomp_mode > 2 || (tc->seccomp_mode == 2 && !tc->n_seccomp_filters))
+		return rst_task_err(t, -EBADMSG, "core-%d.img: seccomp mode %u with %zu filters",
+				    t->c->pid, tc->seccomp_mode, tc->n_seccomp_filters);
+	a->seccomp_mode = tc->seccomp_mode;
+	a->nr_seccomp = tc->n_seccomp_filters;
+	*off = ALIGN_UP(*off, 8);
+	a->seccomp_off = *off;
+	f = (struct rst_seccomp *)((char *)a + *off);
+	*off += tc->n_seccomp_filters * sizeof(*f);
+	for (i = 0; i < tc->n_seccomp_filters; i++) {
+		const SeccompFilterEntry *e = tc->seccomp_filters[i];
+
+		if (!e->filter.len || e->filter.len % 8 || e->filter.len / 8 > 4096)
+			return rst_task_err(t, -EBADMSG, "core-%d.img: a seccomp filter of %zu bytes",
+					    t->c->pid, e->filter.len);
+		f[i].len = e->filter.len / 8;
+		/* only what can be asked again: no listener fd, no thread sync */
+		f[i].flags = e->has_flags ? e->flags & (SECCOMP_FLAG_LOG | SECCOMP_FLAG_SPEC) : 0;
+		f[i].data_off = *off;
+		memcpy((char *)a + *off, e->filter.data, e->filter.len);
+		*off += e->filter.len;
+	}
+	return 0;
+}
+
+/* Resource limits and no_new_privs, the last of the task's state set in criu's child. */
+int core_restore_limits(struct rst_task *t)
+{
+	const TaskCoreEntry *tc = t->c->core->tc;
+	struct rlimit rl;
+	size_t i;
+
+	for (i = 0; i < tc->n_rlimits && i < RLIM_NLIMITS; i++) {
+		rl.rlim_cur = tc->rlimits[i]->cur;
+		rl.rlim_max = tc->rlimits[i]->max;
+		if (setrlimit(i, &rl))
+			return rst_task_err(t, -errno, "cannot restore resource limit %zu "
+					    "(%llu/%llu): %m", i, (unsigned long long)rl.rlim_cur,
+					    (unsigned long long)rl.rlim_max);
+	}
+	if (tc->has_no_new_privs && tc->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return rst_task_err(t, -errno, "cannot set no_new_privs: %m");
+	return 0;
 }
 
 /*
@@ -695,5 +758,5 @@ int core_fill_args(struct rst_task *t, struct restorer_args *a, size_t *off)
 	a->pdeath_sig = core->tc->has_pdeath_sig ? core->tc->pdeath_sig : 0;
 	a->dumpable = core->tc->has_dumpable ? (int)core->tc->dumpable :
 		      c->mm->has_dumpable ? (int)c->mm->dumpable : -1;
-	return 0;
+	return core_fill_seccomp(t, a, off);
 }

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define RESTORER_PROTO_VERSION	1
+#define RESTORER_PROTO_VERSION	2
 
 /* Bytes of the restorer's own stack, placed right after the args area. */
 #define RESTORER_STACK_SIZE	(64 * 1024)
@@ -41,6 +41,14 @@ struct rst_vma {
 	uint32_t tmp_prot;	/* premapped: the protection it has now; prot is set if different */
 };
 _Static_assert(sizeof(struct rst_vma) == 48, "restorer ABI changed");
+
+/* A seccomp filter to install: len struct sock_filter (8 bytes each) at data_off of the args. */
+struct rst_seccomp {
+	uint64_t data_off;
+	uint32_t len;
+	uint32_t flags;		/* SECCOMP_FILTER_FLAG_* */
+};
+_Static_assert(sizeof(struct rst_seccomp) == 16, "restorer ABI changed");
 
 /* A range of criu's own address space, unmapped by the restorer. */
 struct rst_range {
@@ -99,8 +107,17 @@ struct restorer_args {
 	/* The restorer's whole area (blob, args, stack), which criu unmaps after rt_sigreturn. */
 	uint64_t self_start;
 	uint64_t self_len;
+
+	/*
+	 * Installed last, once criu traces us with PTRACE_O_SUSPEND_SECCOMP (so neither our last
+	 * syscalls nor criu's munmap of this area are filtered): strict mode, or filters in
+	 * the order they were installed.
+	 */
+	uint32_t seccomp_mode;		/* 0 none, 1 strict, 2 filters */
+	uint32_t nr_seccomp;		/* struct rst_seccomp at seccomp_off */
+	uint64_t seccomp_off;
 };
-_Static_assert(sizeof(struct restorer_args) == 256, "restorer ABI changed");
+_Static_assert(sizeof(struct restorer_args) == 272, "restorer ABI changed");
 
 /*
  * Sent after RESTORER_MSG_READY: where the restorer lives and the address of a "syscall"
