@@ -25,7 +25,7 @@ ERR_TEST_BINS	:= $(patsubst test/errors/%.c,$(BUILD)/test/errors/%,$(ERR_TEST_SR
 
 $(CR_TEST_BINS): $(BUILD)/test/cr/%: $(BUILD)/test/cr/%.o $(TESTLIB_OBJ)
 	@echo "  LINK    $@"
-	$(Q)$(CC) -o $@ $^
+	$(Q)$(CC) -pthread -o $@ $^
 
 $(ERR_TEST_BINS): $(BUILD)/test/errors/%: $(BUILD)/test/errors/%.o $(TESTLIB_OBJ)
 	@echo "  LINK    $@"
