@@ -211,6 +211,61 @@ out:
 	return 0;
 }
 
+#define PARASITE_MAX_DRAIN	((PARASITE_ARGS_SIZE - sizeof(struct parasite_drain_fds)) / \
+				 sizeof(int32_t))
+
+/* One command's worth: @nr <= PARASITE_MAX_DRAIN fds. */
+static int drain_fds_batch(struct compel_ctl *ctl, const int *fds, size_t nr, int *ret_lfds)
+{
+	struct parasite_drain_fds *a = compel_args(ctl);
+	size_t i, got = 0, n;
+	int ret, ret2;
+
+	a->nr_fds = (uint32_t)nr;
+	for (i = 0; i < nr; i++)
+		a->fds[i] = fds[i];
+	ret = compel_rpc_call(ctl, PARASITE_CMD_DRAIN_FDS);
+	if (ret)
+		return ret;
+	while (got < nr) {
+		n = min(nr - got, (size_t)PARASITE_DRAIN_BATCH);
+		ret = compel_recv_fds(ctl, ret_lfds + got, (unsigned int)n);
+		if (ret)
+			break;
+		got += n;
+	}
+	if (ret) {
+		for (i = 0; i < got; i++)
+			close(ret_lfds[i]);
+		return ret;	/* the parasite's answer was taken as a message without fds */
+	}
+	ret2 = compel_rpc_sync(ctl, PARASITE_CMD_DRAIN_FDS);
+	if (ret2) {
+		for (i = 0; i < got; i++)
+			close(ret_lfds[i]);
+	}
+	return ret2;
+}
+
+int parasite_drain_fds(struct compel_ctl *ctl, const int *fds, size_t nr, int *ret_lfds)
+{
+	size_t done = 0, n, i;
+	int ret;
+
+	while (done < nr) {
+		n = min(nr - done, (size_t)PARASITE_MAX_DRAIN);
+		ret = drain_fds_batch(ctl, fds + done, n, ret_lfds + done);
+		if (ret) {
+			for (i = 0; i < done; i++)
+				close(ret_lfds[i]);
+			return pr_err_ret(ret, "cannot drain fds %d..%d", fds[done],
+					  fds[done + n - 1]);
+		}
+		done += n;
+	}
+	return 0;
+}
+
 int parasite_cure(struct compel_ctl *ctl)
 {
 	int ret;

@@ -33,6 +33,12 @@ int parasite_dump_pages(struct compel_ctl *ctl, const struct iovec *iov, unsigne
 			int out_fd, uint64_t *ret_bytes);
 
 /*
+ * PARASITE_CMD_DRAIN_FDS: criu's copies of the task's fds @fds[0..@nr) into @ret_lfds (owned
+ * by the caller, close-on-exec). On failure none is left open.
+ */
+int parasite_drain_fds(struct compel_ctl *ctl, const int *fds, size_t nr, int *ret_lfds);
+
+/*
  * Stop the parasite, unmap it, restore the task's registers, FPU state and signal mask, and
  * free @ctl. The task stays seized and stopped (compel_release() lets it go).
  */

@@ -108,6 +108,24 @@ static int dump_pages(struct parasite_dump_pages *a)
 	return 0;
 }
 
+static int drain_fds(struct parasite_drain_fds *a)
+{
+	uint32_t i, n;
+	int ret;
+
+	for (i = 0; i < a->nr_fds; i += n) {
+		n = a->nr_fds - i;
+		if (n > PARASITE_DRAIN_BATCH)
+			n = PARASITE_DRAIN_BATCH;
+		ret = std_send_fds(std_ctl_sock(), &a->fds[i], n);
+		if (ret) {
+			pie_err("cannot send fds %d..: %d", a->fds[i], ret);
+			return ret;
+		}
+	}
+	return 0;
+}
+
 int parasite_daemon_cmd(unsigned int cmd, void *args)
 {
 	switch (cmd) {
@@ -117,6 +135,8 @@ int parasite_daemon_cmd(unsigned int cmd, void *args)
 		return set_page_pipe();
 	case PARASITE_CMD_DUMP_PAGES:
 		return dump_pages(args);
+	case PARASITE_CMD_DRAIN_FDS:
+		return drain_fds(args);
 	}
 	return -P_EINVAL;
 }

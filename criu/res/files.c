@@ -1,13 +1,14 @@
 /*
- * The descriptor table of a task (fdinfo-PID.img) and the registry of file kinds.
+ * The descriptor table of a task (fdinfo-PID.img) and the registry of file kinds (files.h).
  *
- * Dump: list /proc/PID/fd, tell the kind of each descriptor from its link and stat, refuse the
- * kinds we cannot dump yet (before the task is infected), give descriptors sharing one open file
- * description one FileEntry (kcmp), and write fdinfo-PID.img.
- * Restore: (restore side, below).
+ * Dump: list /proc/PID/fd, find the kind of each descriptor (the first .match of fd_kinds),
+ * refuse what no kind handles before the task is infected, give descriptors sharing one open
+ * file description one FileEntry (kcmp), fetch criu's copies of the fds the kinds need through
+ * the parasite, and write files.img and fdinfo-PID.img.
+ * Restore: see files_restore().
  */
 #define LOG_PREFIX "files: "
-#include "res/res.h"
+#include "res/files.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,86 +17,141 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/kcmp.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 
 #include "common/cleanup.h"
 #include "core/image.h"
 #include "core/log.h"
+#include "core/parasite.h"
 #include "opts.h"
 #include "images/fdinfo.pb-c.h"
 
+/* Every kind, most specific first: the first whose .match says yes takes a descriptor. */
+static const struct res_ops *const fd_kinds[] = {
+	&reg_file_ops,
+};
+
+static const struct res_ops *fd_kind_by_type(uint32_t type)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(fd_kinds); i++)
+		if (fd_kinds[i]->fd_type == type)
+			return fd_kinds[i];
+	return NULL;
+}
+
 /* ================================= dump side ================================= */
 
-#define DELETED_SUFFIX	" (deleted)"
-
-static bool has_suffix(const char *s, const char *suffix)
+int fdinfo_read(pid_t pid, int fd, char *buf, size_t len)
 {
-	size_t l = strlen(s), sl = strlen(suffix);
+	_cleanup_close_ int pfd = -1;
+	char path[64];
+	size_t off = 0;
+	ssize_t n;
 
-	return l >= sl && !strcmp(s + l - sl, suffix);
-}
-
-/* Is the character device @rdev (or path @link) a terminal? */
-static bool is_terminal(dev_t rdev, const char *link)
-{
-	unsigned int maj = major(rdev);
-
-	if (maj == 4 || maj == 5 || (maj >= 136 && maj <= 143))
-		return true;
-	return !strncmp(link, "/dev/pts/", 9) || !strncmp(link, "/dev/tty", 8) ||
-	       !strcmp(link, "/dev/console");
-}
-
-static bool is_pty_master(dev_t rdev, const char *link)
-{
-	return (major(rdev) == 5 && minor(rdev) == 2) || !strcmp(link, "/dev/ptmx") ||
-	       !strcmp(link, "/dev/pts/ptmx");
-}
-
-/*
- * Why a descriptor with link @link and stat @st cannot be dumped as a REG file, or NULL if it
- * can. @buf holds a composed reason.
- */
-static const char *fd_unsupported(const char *link, const struct stat *st, char *buf, size_t len)
-{
-	if (S_ISSOCK(st->st_mode))
-		return "a socket";
-	if (S_ISFIFO(st->st_mode))
-		return strncmp(link, "pipe:", 5) ? "a fifo" : "a pipe";
-	if (!strncmp(link, "anon_inode:", 11)) {
-		snprintf(buf, len, "an %s", link);
-		return buf;
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+	pfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pfd < 0)
+		return -errno;
+	while (off + 1 < len) {
+		n = read(pfd, buf + off, len - 1 - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		off += (size_t)n;
 	}
-	if (link[0] != '/') {
-		snprintf(buf, len, "'%s'", link);
-		return buf;
-	}
-	if (!strncmp(link, "/memfd:", 7))
-		return "a memfd";
-	if (S_ISBLK(st->st_mode))
-		return "a block device";
-	if (S_ISCHR(st->st_mode) && is_pty_master(st->st_rdev, link))
-		return "a pty master";
-	if (S_ISCHR(st->st_mode) && is_terminal(st->st_rdev, link))
-		return NULL;	/* the caller wants --shell-job */
-	if (has_suffix(link, DELETED_SUFFIX) && st->st_nlink == 0)
-		return "a deleted file";
-	if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode) && !S_ISCHR(st->st_mode)) {
-		snprintf(buf, len, "a file of mode %o", st->st_mode & S_IFMT);
-		return buf;
+	if (off + 1 >= len)
+		return -E2BIG;
+	buf[off] = '\0';
+	return (int)off;
+}
+
+const char *fdinfo_field(const char *buf, const char *key)
+{
+	size_t kl = strlen(key);
+	const char *s = buf;
+
+	while (s && *s) {
+		if (!strncmp(s, key, kl))
+			return s + kl;
+		s = strchr(s, '\n');
+		if (s)
+			s++;
 	}
 	return NULL;
 }
 
+struct dump_fd *files_dump_fd(struct dump_ctx *dc, int fd)
+{
+	int i;
+
+	for (i = 0; i < dc->nr_fds; i++)
+		if (dc->fds[i].fd == fd)
+			return &dc->fds[i];
+	return NULL;
+}
+
+/* Why no kind takes @p: a short description of what it is. */
+static const char *fd_describe(const struct fd_parms *p, char *buf, size_t len)
+{
+	mode_t m = p->st.st_mode;
+
+	if (S_ISSOCK(m))
+		return "a socket";
+	if (S_ISFIFO(m))
+		return strncmp(p->link, "pipe:", 5) ? "a fifo" : "a pipe";
+	if (!strncmp(p->link, "anon_inode:", 11)) {
+		snprintf(buf, len, "an %s", p->link);
+		return buf;
+	}
+	if (p->link[0] != '/') {
+		snprintf(buf, len, "'%s'", p->link);
+		return buf;
+	}
+	if (!strncmp(p->link, "/memfd:", 7))
+		return "a memfd";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISCHR(m))
+		return "a pty master";
+	snprintf(buf, len, "a file of mode %o ('%s')", m & S_IFMT, p->link);
+	return buf;
+}
+
+/* Fill @p for descriptor @fd of task @pid; @link (@len bytes) holds the link. Non-logging. */
+static int fd_parms_get(pid_t pid, int fd, struct fd_parms *p, char *link, size_t len)
+{
+	char what[32];
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->fd = fd;
+	p->lfd = -1;
+	p->link = link;
+	snprintf(what, sizeof(what), "fd/%d", fd);
+	ret = proc_readlink(pid, what, link, len);
+	if (ret < 0)
+		return ret;
+	snprintf(what, sizeof(what), "/proc/%d/fd/%d", pid, fd);
+	if (stat(what, &p->st) < 0)
+		return -errno;
+	return proc_parse_fdinfo(pid, fd, &p->fi);
+}
+
 /*
- * The id of the entry of an earlier descriptor sharing the open file description of @fd:
- * returns 1 and sets *@ret_id, or 0. Only candidates with the same file, flags and position
- * are compared (kcmp), with one descriptor each.
+ * The id of the entry of an earlier descriptor sharing the open file description of @p:
+ * returns 1 and sets *@ret_id, or 0. Only candidates of the same file, flags and position are
+ * compared (kcmp), one descriptor each.
  */
-static int shared_file_id(const struct dump_ctx *dc, int fd, const struct stat *st,
-			  const struct proc_fdinfo *fi, uint32_t *ret_id)
+static int shared_file_id(const struct dump_ctx *dc, const struct fd_parms *p, uint32_t *ret_id)
 {
 	const struct reg_file *f;
 	size_t i;
@@ -103,11 +159,11 @@ static int shared_file_id(const struct dump_ctx *dc, int fd, const struct stat *
 
 	for (i = 0; i < dc->files.nr; i++) {
 		f = &dc->files.f[i];
-		if (f->fd < 0 || f->dev != (uint64_t)st->st_dev ||
-		    f->ino != (uint64_t)st->st_ino || f->pos != fi->pos ||
-		    f->flags != (fi->flags & ~O_CLOEXEC))
+		if (f->fd < 0 || f->dev != (uint64_t)p->st.st_dev ||
+		    f->ino != (uint64_t)p->st.st_ino || f->pos != p->fi.pos ||
+		    f->flags != (p->fi.flags & ~O_CLOEXEC))
 			continue;
-		r = syscall(SYS_kcmp, dc->pid, dc->pid, KCMP_FILE, f->fd, fd);
+		r = syscall(SYS_kcmp, dc->pid, dc->pid, KCMP_FILE, f->fd, p->fd);
 		if (r < 0)
 			return -errno;
 		if (r == 0) {
@@ -118,58 +174,61 @@ static int shared_file_id(const struct dump_ctx *dc, int fd, const struct stat *
 	return 0;
 }
 
+static const struct res_ops *fd_kind(const struct fd_parms *p)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(fd_kinds); i++)
+		if (fd_kinds[i]->match(p))
+			return fd_kinds[i];
+	return NULL;
+}
+
 static int file_collect_one(struct dump_ctx *dc, int fd)
 {
-	struct proc_fdinfo fi;
-	char link[4096], what[32], path[64], why[4200];
-	const char *reason;
-	struct stat st;
+	const struct res_ops *ops;
+	struct reg_file *f;
+	char link[4096], why[4200];
+	struct fd_parms p;
 	uint32_t id = 0;
 	int ret;
 
-	snprintf(what, sizeof(what), "fd/%d", fd);
-	ret = proc_readlink(dc->pid, what, link, sizeof(link));
+	ret = fd_parms_get(dc->pid, fd, &p, link, sizeof(link));
+	if (ret == -ENOENT)
+		return ret;
 	if (ret < 0)
-		return pr_err_ret(ret, "cannot read the link of fd %d of task %d", fd, dc->pid);
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", dc->pid, fd);
-	if (stat(path, &st) < 0)
-		return pr_err_ret(-errno, "cannot stat fd %d of task %d ('%s')", fd, dc->pid, link);
-
-	reason = fd_unsupported(link, &st, why, sizeof(why));
-	if (reason) {
-		pr_err("fd %d of task %d is %s: not supported yet", fd, dc->pid, reason);
+		return pr_err_ret(ret, "cannot read fd %d of task %d", fd, dc->pid);
+	ops = fd_kind(&p);
+	if (!ops) {
+		pr_err("fd %d of task %d is %s: not supported yet", fd, dc->pid,
+		       fd_describe(&p, why, sizeof(why)));
 		return -EOPNOTSUPP;
 	}
-	if (S_ISCHR(st.st_mode) && is_terminal(st.st_rdev, link) && !dc->opts->shell_job) {
-		pr_err("fd %d of task %d is a terminal: use --shell-job", fd, dc->pid);
-		return -EOPNOTSUPP;
-	}
-	if (has_suffix(link, DELETED_SUFFIX) && st.st_nlink == 0) {
-		pr_err("fd %d of task %d is a terminal that is gone ('%s'): cannot be restored",
-		       fd, dc->pid, link);
-		return -EOPNOTSUPP;
+	if (ops->can_dump) {
+		ret = ops->can_dump(dc, &p);
+		if (ret < 0)
+			return ret;
 	}
 
-	ret = proc_parse_fdinfo(dc->pid, fd, &fi);
-	if (ret < 0)
-		return pr_err_ret(ret, "cannot parse /proc/%d/fdinfo/%d", dc->pid, fd);
-
-	ret = shared_file_id(dc, fd, &st, &fi, &id);
+	ret = shared_file_id(dc, &p, &id);
 	if (ret < 0)
 		return pr_err_ret(ret, "kcmp of fd %d of task %d failed", fd, dc->pid);
 	if (ret == 0) {
-		ret = reg_file_add(&dc->files, link, &st, fi.flags & ~O_CLOEXEC, fi.pos, &id);
+		ret = reg_file_add(&dc->files, link, &p.st, p.fi.flags & ~O_CLOEXEC, p.fi.pos, &id);
 		if (ret < 0)
 			return pr_err_ret(ret, "fd %d of task %d", fd, dc->pid);
-		reg_file_get(&dc->files, id)->fd = fd;
+		f = reg_file_get(&dc->files, id);
+		f->fd = fd;
+		f->ops = ops;
+		f->need_lfd = f->need_lfd || ops->need_lfd;
 	}
 
 	dc->fds[dc->nr_fds].fd = fd;
 	dc->fds[dc->nr_fds].id = id;
-	dc->fds[dc->nr_fds].fd_flags = (fi.flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
+	dc->fds[dc->nr_fds].fd_flags = (p.fi.flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
 	dc->nr_fds++;
-	pr_debug("fd %d: '%s' flags 0%o pos %llu -> file %u", fd, link, fi.flags,
-		 (unsigned long long)fi.pos, id);
+	pr_debug("fd %d: %s '%s' flags 0%o pos %llu -> file %u", fd, ops->name, link, p.fi.flags,
+		 (unsigned long long)p.fi.pos, id);
 	return 0;
 }
 
@@ -195,9 +254,99 @@ int files_collect(struct dump_ctx *dc)
 	return 0;
 }
 
+/* Room for @nr more fds in criu: raise the soft limit up to the hard one if needed. */
+static int files_room(size_t nr)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -errno;
+	if (rl.rlim_cur >= nr + 256 || rl.rlim_cur == rl.rlim_max)
+		return 0;
+	rl.rlim_cur = min((rlim_t)(nr + 256), rl.rlim_max);
+	return setrlimit(RLIMIT_NOFILE, &rl) < 0 ? -errno : 0;
+}
+
+int files_drain(struct dump_ctx *dc)
+{
+	_cleanup_free_ int *fds = NULL, *lfds = NULL;
+	struct reg_file *f;
+	size_t i, nr = 0;
+	int ret;
+
+	for (i = 0; i < dc->files.nr; i++)
+		nr += dc->files.f[i].fd >= 0 && dc->files.f[i].need_lfd;
+	if (!nr)
+		return 0;
+	fds = calloc(nr, sizeof(*fds));
+	lfds = calloc(nr, sizeof(*lfds));
+	if (!fds || !lfds)
+		return -ENOMEM;
+	nr = 0;
+	for (i = 0; i < dc->files.nr; i++)
+		if (dc->files.f[i].fd >= 0 && dc->files.f[i].need_lfd)
+			fds[nr++] = dc->files.f[i].fd;
+	ret = files_room(nr);
+	if (ret < 0)
+		pr_warn("cannot raise criu's open files limit for %zu fds: %s, ignoring", nr,
+			strerror(-ret));
+	ret = parasite_drain_fds(dc->ctl, fds, nr, lfds);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot get %zu fds of task %d from the parasite", nr,
+				  dc->pid);
+	nr = 0;
+	for (i = 0; i < dc->files.nr; i++) {
+		f = &dc->files.f[i];
+		if (f->fd >= 0 && f->need_lfd)
+			f->lfd = lfds[nr++];
+	}
+	pr_debug("%zu fds of task %d drained", nr, dc->pid);
+	return 0;
+}
+
+static int file_dump_one(struct dump_ctx *dc, struct cr_img *img, const struct reg_file *f)
+{
+	char link[4096];
+	struct fd_parms p;
+	int ret;
+
+	if (!f->ops || f->ops == &reg_file_ops)
+		return reg_file_write(dc, img, f);
+	ret = fd_parms_get(dc->pid, f->fd, &p, link, sizeof(link));
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot read fd %d of task %d", f->fd, dc->pid);
+	p.lfd = f->lfd;
+	return f->ops->dump(dc, &p, f->id, img);
+}
+
+int files_dump(struct dump_ctx *dc)
+{
+	_cleanup_img_ struct cr_img *img = NULL;
+	size_t i;
+	int ret;
+
+	ret = img_open(dc->dir, IMG_FILES, 0, O_WRONLY, &img);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot create %s", img_dir_error(dc->dir));
+	for (i = 0; i < dc->files.nr; i++) {
+		ret = file_dump_one(dc, img, &dc->files.f[i]);
+		if (ret < 0) {
+			if (ret == -EIO || ret == -ENOSPC)
+				pr_err_ret(ret, "cannot write %s", img_error(img));
+			return ret;
+		}
+	}
+	ret = img_close(TAKE_PTR(img));
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot write files.img");
+	pr_debug("files.img: %zu entries", dc->files.nr);
+	return 0;
+}
+
 int fdinfo_dump(struct dump_ctx *dc)
 {
-	struct cr_img *img = NULL;
+	_cleanup_img_ struct cr_img *img = NULL;
+	const struct reg_file *f;
 	int i, ret;
 
 	ret = img_open(dc->dir, IMG_FDINFO, dc->pid, O_WRONLY, &img);
@@ -206,18 +355,16 @@ int fdinfo_dump(struct dump_ctx *dc)
 	for (i = 0; i < dc->nr_fds; i++) {
 		FdinfoEntry e = FDINFO_ENTRY__INIT;
 
+		f = reg_file_get(&dc->files, dc->fds[i].id);
 		e.id = dc->fds[i].id;
 		e.flags = dc->fds[i].fd_flags;
-		e.type = FD_TYPES__REG;
+		e.type = f && f->ops ? f->ops->fd_type : FD_TYPES__REG;
 		e.fd = dc->fds[i].fd;
 		ret = img_write(img, &e.base);
-		if (ret < 0) {
-			pr_err_ret(ret, "cannot write %s", img_error(img));
-			img_close(img);
-			return ret;
-		}
+		if (ret < 0)
+			return pr_err_ret(ret, "cannot write %s", img_error(img));
 	}
-	ret = img_close(img);
+	ret = img_close(TAKE_PTR(img));
 	if (ret < 0)
 		return pr_err_ret(ret, "cannot write fdinfo-%d.img", dc->pid);
 	return 0;
@@ -228,8 +375,20 @@ int fdinfo_dump(struct dump_ctx *dc)
 #include "images/fs.pb-c.h"
 #include "images/mm.pb-c.h"
 
+const FileEntry *rst_file_entry(const struct rst_ctx *c, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < c->nr_files; i++)
+		if (c->files[i]->id == id)
+			return c->files[i];
+	return NULL;
+}
+
 int files_check(const struct rst_ctx *c)
 {
+	const struct res_ops *ops;
+	const FileEntry *fe;
 	char what[64];
 	size_t i;
 	int ret;
@@ -238,11 +397,22 @@ int files_check(const struct rst_ctx *c)
 		const FdinfoEntry *e = c->fds[i];
 
 		snprintf(what, sizeof(what), "fd %u", e->fd);
-		if (e->type != FD_TYPES__REG) {
-			pr_err("%s: files of type %d are not supported yet", what, e->type);
+		fe = rst_file_entry(c, e->id);
+		if (!fe) {
+			pr_err("%s: file id %u is not in files.img", what, e->id);
+			return -EBADMSG;
+		}
+		if (fe->type != e->type) {
+			pr_err("%s: file id %u has type %d in files.img, %d in fdinfo-%d.img",
+			       what, e->id, fe->type, e->type, c->pid);
+			return -EBADMSG;
+		}
+		ops = fd_kind_by_type(fe->type);
+		if (!ops) {
+			pr_err("%s: files of type %d are not supported yet", what, fe->type);
 			return -EOPNOTSUPP;
 		}
-		ret = reg_file_check(c, e->id, what, false);
+		ret = ops->check ? ops->check(c, fe, what) : 0;
 		if (ret)
 			return ret;
 	}
@@ -259,74 +429,214 @@ static int cmp_int(const void *a, const void *b)
 	return *(const int *)a - *(const int *)b;
 }
 
-/* Move criu's fds above the task's highest fd, then close every other fd of criu. */
-static int files_move_criu(struct rst_task *t)
+int rst_files_stash(struct rst_files *rf, int fd)
 {
-	int *fds[2] = { &t->status_fd, &t->go_fd };
-	int keep[2], base = 0, i, nf;
-	size_t j;
+	int nf;
 
-	for (j = 0; j < t->c->nr_fds; j++)
-		base = max(base, (int)t->c->fds[j]->fd + 1);
+	if (fd >= rf->base)
+		return fd;
+	nf = fcntl(fd, F_DUPFD_CLOEXEC, rf->base);
+	if (nf < 0)
+		return -errno;
+	close(fd);
+	return nf;
+}
+
+struct rst_file *rst_files_find(struct rst_files *rf, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < rf->nr; i++)
+		if (rf->f[i].fe->id == id)
+			return &rf->f[i];
+	return NULL;
+}
+
+/* Close every fd but those of @keep[0..@nr) (sorted, all >= 0). */
+static void close_all_but(int *keep, size_t nr)
+{
+	unsigned int from = 0;
+	size_t i;
+
+	qsort(keep, nr, sizeof(*keep), cmp_int);
+	for (i = 0; i < nr; i++) {
+		if ((unsigned int)keep[i] > from)
+			close_range(from, keep[i] - 1, 0);
+		from = keep[i] + 1;
+	}
+	close_range(from, ~0U, 0);
+}
+
+/*
+ * Move criu's fds above the task's highest fd, let the kinds open what they need while the
+ * images are open, then close every other fd of criu.
+ */
+static int files_prepare(struct rst_files *rf)
+{
+	struct rst_task *t = rf->t;
+	int *fds[2] = { &t->status_fd, &t->go_fd };
+	_cleanup_free_ int *keep = NULL;
+	size_t i, nr = 0;
+	int nf, ret;
+
 	for (i = 0; i < 2; i++) {
-		nf = fcntl(*fds[i], F_DUPFD_CLOEXEC, base);
+		nf = fcntl(*fds[i], F_DUPFD_CLOEXEC, rf->base);
 		if (nf < 0)
 			return rst_task_err(t, -errno, "cannot move criu's fd %d above %d: %m",
-					    *fds[i], base);
+					    *fds[i], rf->base);
 		close(*fds[i]);
-		*fds[i] = keep[i] = nf;
+		*fds[i] = nf;
 	}
-	qsort(keep, 2, sizeof(keep[0]), cmp_int);
-	if (keep[0] > 0)
-		close_range(0, keep[0] - 1, 0);
-	if (keep[1] > keep[0] + 1)
-		close_range(keep[0] + 1, keep[1] - 1, 0);
-	close_range(keep[1] + 1, ~0U, 0);
+	for (i = 0; i < rf->nr; i++) {
+		struct rst_file *f = &rf->f[i];
+
+		if (!f->used || !f->ops->prepare)
+			continue;
+		ret = f->ops->prepare(rf, f);
+		if (ret < 0)
+			return ret;
+	}
+	keep = calloc(2 + 2 * rf->nr, sizeof(*keep));
+	if (!keep)
+		return rst_task_err(t, -ENOMEM, "out of memory");
+	keep[nr++] = t->status_fd;
+	keep[nr++] = t->go_fd;
+	for (i = 0; i < rf->nr; i++) {
+		if (rf->f[i].aux >= 0)
+			keep[nr++] = rf->f[i].aux;
+		if (rf->f[i].aux2 >= 0)
+			keep[nr++] = rf->f[i].aux2;
+	}
+	close_all_but(keep, nr);
+	return 0;
+}
+
+/* Put the new fd @fd of @f at @e's number. */
+static int file_place(struct rst_files *rf, struct rst_file *f, int fd, const FdinfoEntry *e)
+{
+	int cloexec = (e->flags & FD_CLOEXEC) ? O_CLOEXEC : 0;
+
+	if (fd == (int)e->fd) {
+		if (fcntl(fd, F_SETFD, cloexec ? FD_CLOEXEC : 0) < 0)
+			return rst_task_err(rf->t, -errno, "fd %u: cannot set FD_CLOEXEC: %m",
+					    e->fd);
+	} else {
+		if (dup3(fd, e->fd, cloexec) < 0) {
+			int err = rst_task_err(rf->t, -errno, "fd %u: cannot move it into place: %m",
+					       e->fd);
+
+			close(fd);
+			return err;
+		}
+		close(fd);
+	}
+	f->fd = e->fd;
 	return 0;
 }
 
 /* Open each descriptor at its number; fds sharing one open file description share it again. */
-static int files_open(struct rst_task *t)
+static int files_open(struct rst_files *rf, int stage)
 {
-	struct rst_ctx *c = t->c;
-	int fd, cloexec;
-	char what[32];
-	size_t i, j;
+	struct rst_ctx *c = rf->t->c;
+	struct rst_file *f;
+	size_t i;
+	int fd, ret;
 
 	for (i = 0; i < c->nr_fds; i++) {
 		const FdinfoEntry *e = c->fds[i];
 
-		cloexec = (e->flags & FD_CLOEXEC) ? O_CLOEXEC : 0;
-		for (j = 0; j < i && c->fds[j]->id != e->id; j++)
-			;
-		if (j < i) {
-			if (dup3(c->fds[j]->fd, e->fd, cloexec) < 0)
-				return rst_task_err(t, -errno, "fd %u: cannot dup fd %u: %m", e->fd,
-						    c->fds[j]->fd);
+		f = rst_files_find(rf, e->id);
+		if (f->ops->stage != stage)
+			continue;
+		if (f->fd >= 0) {
+			if (dup3(f->fd, e->fd, (e->flags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
+				return rst_task_err(rf->t, -errno, "fd %u: cannot dup fd %d: %m",
+						    e->fd, f->fd);
 			continue;
 		}
-		snprintf(what, sizeof(what), "fd %u", e->fd);
-		fd = reg_file_open(t, reg_file_find(c, e->id), what);
+		fd = f->ops->open(rf, f);
 		if (fd < 0)
 			return fd;
-		if (fd == (int)e->fd) {
-			if (cloexec && fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
-				return rst_task_err(t, -errno, "%s: cannot set FD_CLOEXEC: %m", what);
-			continue;
-		}
-		if (dup3(fd, e->fd, cloexec) < 0)
-			return rst_task_err(t, -errno, "%s: cannot move it into place: %m", what);
-		close(fd);
+		ret = file_place(rf, f, fd, e);
+		if (ret < 0)
+			return ret;
 	}
 	return 0;
 }
 
-int files_restore(struct rst_task *t)
+static int files_post_open(struct rst_files *rf)
 {
+	size_t i;
 	int ret;
 
-	ret = files_move_criu(t);
+	for (i = 0; i < rf->nr; i++) {
+		struct rst_file *f = &rf->f[i];
+
+		if (!f->used || !f->ops->post_open)
+			continue;
+		ret = f->ops->post_open(rf, f);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static int files_init(struct rst_files *rf, struct rst_task *t)
+{
+	struct rst_ctx *c = t->c;
+	struct rst_file *f;
+	size_t i;
+
+	rf->t = t;
+	rf->nr = c->nr_files;
+	rf->f = calloc(rf->nr ? rf->nr : 1, sizeof(*rf->f));
+	if (!rf->f)
+		return rst_task_err(t, -ENOMEM, "out of memory");
+	for (i = 0; i < rf->nr; i++) {
+		rf->f[i].fe = c->files[i];
+		rf->f[i].ops = fd_kind_by_type(c->files[i]->type);
+		rf->f[i].fd = rf->f[i].aux = rf->f[i].aux2 = -1;
+	}
+	rf->base = 0;
+	for (i = 0; i < c->nr_fds; i++) {
+		rf->base = max(rf->base, (int)c->fds[i]->fd + 1);
+		f = rst_files_find(rf, c->fds[i]->id);
+		if (!f || !f->ops)	/* files_check() said so */
+			return rst_task_err(t, -EBADMSG, "fd %u: bad file %u", c->fds[i]->fd,
+					    c->fds[i]->id);
+		f->used = true;
+	}
+	return 0;
+}
+
+static void files_release(struct rst_files *rf)
+{
+	size_t i;
+
+	for (i = 0; i < rf->nr; i++) {
+		if (rf->f[i].aux >= 0)
+			close(rf->f[i].aux);
+		if (rf->f[i].aux2 >= 0)
+			close(rf->f[i].aux2);
+	}
+	free(rf->f);
+	rf->f = NULL;
+}
+
+int files_restore(struct rst_task *t)
+{
+	struct rst_files rf = { 0 };
+	int ret;
+
+	ret = files_init(&rf, t);
 	if (!ret)
-		ret = files_open(t);
+		ret = files_prepare(&rf);
+	if (!ret)
+		ret = files_open(&rf, 0);
+	if (!ret)
+		ret = files_open(&rf, 1);
+	if (!ret)
+		ret = files_post_open(&rf);
+	files_release(&rf);
 	return ret;
 }

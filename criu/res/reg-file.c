@@ -14,10 +14,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/sysmacros.h>
+
 #include "core/image.h"
 #include "core/log.h"
 #include "images/fdinfo.pb-c.h"
 #include "images/regfile.pb-c.h"
+#include "opts.h"
+#include "res/files.h"
 
 /* ================================= dump side ================================= */
 
@@ -42,6 +48,7 @@ int reg_file_add(struct file_table *t, const char *name, const struct stat *st, 
 		return -ENOMEM;
 	f->id = t->nr + 1;
 	f->fd = -1;
+	f->lfd = -1;
 	f->flags = flags;
 	f->pos = pos;
 	f->mode = st->st_mode;
@@ -76,13 +83,16 @@ void file_table_release(struct file_table *t)
 {
 	size_t i;
 
-	for (i = 0; i < t->nr; i++)
+	for (i = 0; i < t->nr; i++) {
 		free(t->f[i].name);
+		if (t->f[i].lfd >= 0)
+			close(t->f[i].lfd);
+	}
 	free(t->f);
 	memset(t, 0, sizeof(*t));
 }
 
-static int reg_file_dump_one(struct cr_img *img, const struct reg_file *f)
+int reg_file_write(struct dump_ctx *dc, struct cr_img *img, const struct reg_file *f)
 {
 	RegFileEntry re = REG_FILE_ENTRY__INIT;
 	FileEntry fe = FILE_ENTRY__INIT;
@@ -105,7 +115,61 @@ static int reg_file_dump_one(struct cr_img *img, const struct reg_file *f)
 	fe.type = FD_TYPES__REG;
 	fe.id = f->id;
 	fe.reg = &re;
+	(void)dc;
 	return img_write(img, &fe.base);
+}
+
+#define DELETED_SUFFIX	" (deleted)"
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t l = strlen(s), sl = strlen(suffix);
+
+	return l >= sl && !strcmp(s + l - sl, suffix);
+}
+
+/* Is the character device @rdev (or path @link) a terminal? */
+static bool is_terminal(dev_t rdev, const char *link)
+{
+	unsigned int maj = major(rdev);
+
+	if (maj == 4 || maj == 5 || (maj >= 136 && maj <= 143))
+		return true;
+	return !strncmp(link, "/dev/pts/", 9) || !strncmp(link, "/dev/tty", 8) ||
+	       !strcmp(link, "/dev/console");
+}
+
+static bool is_pty_master(dev_t rdev, const char *link)
+{
+	return (major(rdev) == 5 && minor(rdev) == 2) || !strcmp(link, "/dev/ptmx") ||
+	       !strcmp(link, "/dev/pts/ptmx");
+}
+
+/* A file opened by path: a regular file, a directory, a character device (not a pty master). */
+static bool reg_file_match(const struct fd_parms *p)
+{
+	mode_t m = p->st.st_mode;
+
+	if (p->link[0] != '/' || !strncmp(p->link, "/memfd:", 7))
+		return false;
+	if (S_ISCHR(m))
+		return !is_pty_master(p->st.st_rdev, p->link);
+	return S_ISREG(m) || S_ISDIR(m);
+}
+
+static int reg_file_can_dump(struct dump_ctx *dc, const struct fd_parms *p)
+{
+	if (S_ISCHR(p->st.st_mode) && is_terminal(p->st.st_rdev, p->link) &&
+	    !dc->opts->shell_job) {
+		pr_err("fd %d of task %d is a terminal: use --shell-job", p->fd, p->pid);
+		return -EOPNOTSUPP;
+	}
+	if (has_suffix(p->link, DELETED_SUFFIX) && p->st.st_nlink == 0) {
+		pr_err("fd %d of task %d is a deleted file ('%s'): not supported yet",
+		       p->fd, p->pid, p->link);
+		return -EOPNOTSUPP;
+	}
+	return 0;
 }
 
 int reg_file_dump_all(struct dump_ctx *dc)
@@ -118,7 +182,7 @@ int reg_file_dump_all(struct dump_ctx *dc)
 	if (ret < 0)
 		return pr_err_ret(ret, "cannot create %s", img_dir_error(dc->dir));
 	for (i = 0; i < dc->files.nr; i++) {
-		ret = reg_file_dump_one(img, &dc->files.f[i]);
+		ret = reg_file_write(dc, img, &dc->files.f[i]);
 		if (ret < 0) {
 			pr_err_ret(ret, "cannot write %s", img_error(img));
 			img_close(img);
@@ -188,6 +252,30 @@ int reg_file_check(const struct rst_ctx *c, uint32_t id, const char *what, bool 
 	}
 	return 0;
 }
+
+static int reg_file_check_entry(const struct rst_ctx *c, const FileEntry *fe, const char *what)
+{
+	return reg_file_check(c, fe->id, what, false);
+}
+
+static int reg_file_open_entry(struct rst_files *rf, struct rst_file *f)
+{
+	char what[32];
+
+	snprintf(what, sizeof(what), "file %u", f->fe->id);
+	if (!f->fe->reg)
+		return rst_task_err(rf->t, -EBADMSG, "%s: no reg entry", what);
+	return reg_file_open(rf->t, f->fe->reg, what);
+}
+
+const struct res_ops reg_file_ops = {
+	.name		= "file",
+	.fd_type	= FD_TYPES__REG,
+	.match		= reg_file_match,
+	.can_dump	= reg_file_can_dump,
+	.check		= reg_file_check_entry,
+	.open		= reg_file_open_entry,
+};
 
 int reg_file_open(struct rst_task *t, const RegFileEntry *r, const char *what)
 {

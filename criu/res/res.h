@@ -18,7 +18,9 @@
 #include "proto/parasite.h"
 
 struct cr_opts;
+struct cr_img;
 struct img_dir;
+struct res_ops;
 struct stat;
 
 /* ================================= dump side ================================= */
@@ -32,6 +34,9 @@ struct reg_file {
 	uint32_t mode;
 	uint64_t size, dev, ino, mtime_ns;
 	int fd;				/* the task's first fd on it, -1: not a descriptor */
+	const struct res_ops *ops;	/* its kind (res/files.h); NULL: opened by path (REG) */
+	int lfd;			/* criu's copy of fd (files_drain()), -1: none */
+	bool need_lfd;			/* files_drain() must fetch it */
 };
 
 /* Every FileEntry of the dump; ids are handed out from 1 in order. */
@@ -137,6 +142,10 @@ int reg_file_dump_all(struct dump_ctx *dc);		/* writes files.img */
 /* files.c: descriptors. files_collect() refuses unsupported kinds before infection. */
 int files_collect(struct dump_ctx *dc);
 int fdinfo_dump(struct dump_ctx *dc);			/* writes fdinfo-PID.img */
+int files_drain(struct dump_ctx *dc);			/* infected: criu's copies of the fds */
+int files_dump(struct dump_ctx *dc);			/* writes files.img (all kinds) */
+/* reg-file.c: one REG entry of the table into files.img. */
+int reg_file_write(struct dump_ctx *dc, struct cr_img *img, const struct reg_file *f);
 
 /* fs.c: cwd and root. */
 int fs_collect(struct dump_ctx *dc);

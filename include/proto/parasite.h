@@ -17,6 +17,7 @@ enum parasite_cmd {
 	PARASITE_CMD_DUMP_MISC = PARASITE_CMD_BASE,	/* args: struct parasite_misc (out) */
 	PARASITE_CMD_SET_PAGE_PIPE,	/* one fd follows (SCM_RIGHTS): the pipe's write end */
 	PARASITE_CMD_DUMP_PAGES,	/* args: struct parasite_dump_pages */
+	PARASITE_CMD_DRAIN_FDS,		/* args: struct parasite_drain_fds; the fds follow */
 	PARASITE_CMD__MAX,
 };
 
@@ -59,5 +60,16 @@ struct parasite_dump_pages {
 	struct parasite_iov iovs[];
 };
 _Static_assert(sizeof(struct parasite_dump_pages) == 16, "parasite ABI changed");
+
+/*
+ * PARASITE_CMD_DRAIN_FDS: send the task's fds fds[0..nr_fds) over the control socket
+ * (SCM_RIGHTS), PARASITE_DRAIN_BATCH per message, in order.
+ */
+#define PARASITE_DRAIN_BATCH	16
+struct parasite_drain_fds {
+	uint32_t nr_fds;
+	int32_t fds[];
+};
+_Static_assert(sizeof(struct parasite_drain_fds) == 4, "parasite ABI changed");
 
 #endif

@@ -1,0 +1,104 @@
+/*
+ * The registry of file kinds (criu/res/files.c): one `const struct res_ops <kind>_ops` per kind
+ * of open file description (FileEntry of files.img), found by files.c from a live descriptor
+ * (dump: .match) or from the entry's type (restore: .fd_type).
+ *
+ * Dump: files_collect() (before infection) gives each descriptor its kind and its FileEntry id;
+ * descriptors sharing one open file description (kcmp KCMP_FILE) share the id, across tasks too
+ * once trees share dc->files. Kinds that need the live file get criu's copy of the task's first
+ * descriptor on it (files_drain(), through the parasite). files_dump() writes files.img: REG
+ * entries from the file table, the others through .dump.
+ * Restore, in the restored task (files_restore()): .prepare for every entry the task uses
+ * (criu's image fds are still open), criu's fds move above the task's, then each entry is
+ * opened once through .open, in .stage order, and dup'ed to each of its descriptors; then
+ * .post_open for every entry.
+ *
+ * Every hook is a "logging" one: dump hooks log (pr_err) and return -errno; restore hooks in
+ * the task leave their message with rst_task_err() and return -errno.
+ */
+#ifndef CRIU_RES_FILES_H
+#define CRIU_RES_FILES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "res/res.h"
+
+struct FileEntry;
+struct cr_img;
+
+/* A live descriptor of the dumped task, as /proc shows it. */
+struct fd_parms {
+	pid_t pid;
+	int fd;				/* its number in the task */
+	int lfd;			/* criu's copy (files_drain()), -1: none */
+	const char *link;		/* /proc/PID/fd/FD, borrowed */
+	struct stat st;			/* stat of /proc/PID/fd/FD */
+	struct proc_fdinfo fi;		/* flags (O_CLOEXEC included), pos, mnt_id, ino */
+};
+
+/* One FileEntry the restored task uses. */
+struct rst_file {
+	const struct FileEntry *fe;	/* borrowed from the rst_ctx */
+	const struct res_ops *ops;
+	int fd;				/* the task's first descriptor on it, -1: not open yet */
+	int aux;			/* the kind's own fd, above the task's (rst_files_stash()), or -1 */
+	int aux2;			/* another one, or -1 */
+	bool used;			/* some descriptor of the task has it */
+};
+
+/* The files of one restored task, while files_restore() runs. */
+struct rst_files {
+	struct rst_task *t;		/* borrowed */
+	struct rst_file *f;		/* owned, one per FileEntry of files.img */
+	size_t nr;
+	int base;			/* every fd >= base is criu's, never the task's */
+};
+
+struct res_ops {
+	const char *name;		/* "pipe": in messages */
+	uint32_t fd_type;		/* FdTypes */
+
+	/* dump */
+	bool (*match)(const struct fd_parms *p);	/* is @p of this kind? */
+	bool need_lfd;			/* .dump wants p->lfd */
+	/* Before infection: 0, or refuse @p (-EOPNOTSUPP) with a message naming it. May be NULL. */
+	int (*can_dump)(struct dump_ctx *dc, const struct fd_parms *p);
+	/* Write the FileEntry @id of @p into files.img (@img), and its data images if any. */
+	int (*dump)(struct dump_ctx *dc, const struct fd_parms *p, uint32_t id, struct cr_img *img);
+
+	/* restore */
+	int stage;			/* 0, or 1: opened once every stage 0 file is in place */
+	/* criu, before forking: the entry can be restored (files and images exist). May be NULL. */
+	int (*check)(const struct rst_ctx *c, const struct FileEntry *fe, const char *what);
+	/* Task, while criu's image fds are open: open what .open needs (stash it). May be NULL. */
+	int (*prepare)(struct rst_files *rf, struct rst_file *f);
+	/* Task: a new fd on the open file description of @f (any number, files.c moves it). */
+	int (*open)(struct rst_files *rf, struct rst_file *f);
+	/* Task: once every descriptor is in place (data refills, watches...). May be NULL. */
+	int (*post_open)(struct rst_files *rf, struct rst_file *f);
+};
+
+extern const struct res_ops reg_file_ops;
+
+/* Dump helpers. */
+
+/* Read /proc/@pid/fdinfo/@fd into @buf (NUL-terminated). Non-logging: returns length or -errno. */
+int fdinfo_read(pid_t pid, int fd, char *buf, size_t len);
+/* The line of @buf starting with @key ("eventfd-count:"): the text after it, or NULL. */
+const char *fdinfo_field(const char *buf, const char *key);
+/* The descriptor @fd of the dumped task (nr_fds index), or NULL. */
+struct dump_fd *files_dump_fd(struct dump_ctx *dc, int fd);
+
+/* Restore helpers (task side). */
+
+/* Move @fd above the task's fds (the new fd is close-on-exec); returns it or -errno. */
+int rst_files_stash(struct rst_files *rf, int fd);
+/* The entry @id, or NULL. */
+struct rst_file *rst_files_find(struct rst_files *rf, uint32_t id);
+/* Criu side: the FileEntry @id of files.img, or NULL. */
+const struct FileEntry *rst_file_entry(const struct rst_ctx *c, uint32_t id);
+
+#endif
