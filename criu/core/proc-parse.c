@@ -203,7 +203,7 @@ static int status_ids(const char *buf, const char *key, unsigned int ids[4])
 
 int proc_parse_status_buf(const char *buf, struct proc_status *ret_st)
 {
-	struct proc_status st = { .umask = -1, .thp_enabled = -1 };
+	struct proc_status st = { .umask = -1, .thp_enabled = -1, .seccomp = -1, .no_new_privs = -1 };
 	unsigned long long v;
 	int ret;
 
@@ -239,6 +239,16 @@ int proc_parse_status_buf(const char *buf, struct proc_status *ret_st)
 		st.thp_enabled = !!v;
 	else if (ret != -ENOENT)
 		return ret;
+	ret = status_ulong(buf, "Seccomp", 10, &v);
+	if (ret == 0)
+		st.seccomp = v;
+	else if (ret != -ENOENT)
+		return ret;
+	ret = status_ulong(buf, "NoNewPrivs", 10, &v);
+	if (ret == 0)
+		st.no_new_privs = !!v;
+	else if (ret != -ENOENT)
+		return ret;
 
 	if ((ret = status_ids(buf, "Uid", st.uid)) < 0)
 		return ret == -ENOENT ? -EINVAL : ret;
@@ -257,6 +267,68 @@ int proc_parse_status(pid_t pid, struct proc_status *ret_st)
 	if (ret < 0)
 		return ret;
 	return proc_parse_status_buf(buf, ret_st);
+}
+
+/* ---- /proc/PID/limits ---- */
+
+/*
+ * "Limit                     Soft Limit           Hard Limit           Units     "
+ * "Max open files            1024                 1048576              files     "
+ * The name column is 25 characters wide and each limit 20, in RLIMIT_* order.
+ */
+#define LIMITS_SOFT_COL	26
+
+static int limit_value(const char *s, uint64_t *ret)
+{
+	char *end;
+
+	if (!strncmp(s, "unlimited", 9)) {
+		*ret = ~0ULL;
+		return 0;
+	}
+	errno = 0;
+	*ret = strtoull(s, &end, 10);
+	if (errno || end == s || (*end != ' ' && *end != '\n' && *end != '\0'))
+		return -EINVAL;
+	return 0;
+}
+
+int proc_parse_limits_buf(const char *buf, struct proc_limits *ret_lim)
+{
+	struct proc_limits lim;
+	const char *line, *p;
+	int i;
+
+	line = strchr(buf, '\n');		/* skip the header */
+	for (i = 0; i < PROC_NR_LIMITS; i++) {
+		if (!line || !line[1])
+			return -EINVAL;
+		line++;
+		if (strnlen(line, LIMITS_SOFT_COL) < LIMITS_SOFT_COL)
+			return -EINVAL;
+		p = line + LIMITS_SOFT_COL;
+		if (limit_value(p, &lim.cur[i]) < 0)
+			return -EINVAL;
+		p = strchr(p, ' ');
+		while (p && *p == ' ')
+			p++;
+		if (!p || limit_value(p, &lim.max[i]) < 0)
+			return -EINVAL;
+		line = strchr(line, '\n');
+	}
+	*ret_lim = lim;
+	return 0;
+}
+
+int proc_parse_limits(pid_t pid, struct proc_limits *ret_lim)
+{
+	_cleanup_free_ char *buf = NULL;
+	int ret;
+
+	ret = proc_read_pid_file(pid, "limits", &buf);
+	if (ret < 0)
+		return ret;
+	return proc_parse_limits_buf(buf, ret_lim);
 }
 
 /* ---- /proc/PID/maps and smaps ---- */

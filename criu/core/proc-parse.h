@@ -47,11 +47,24 @@ struct proc_status {
 	uint64_t sig_ign;		/* SigIgn: signals set to SIG_IGN */
 	uint64_t sig_cgt;		/* SigCgt: signals with a handler */
 	int thp_enabled;		/* THP_enabled: 0 or 1; -1 if not shown */
+	int seccomp;			/* Seccomp: 0 off, 1 strict, 2 filter; -1 if not shown */
+	int no_new_privs;		/* NoNewPrivs: 0 or 1; -1 if not shown */
 	unsigned int uid[4], gid[4];	/* real, effective, saved, fs */
 };
 
 int proc_parse_status_buf(const char *buf, struct proc_status *ret_st);
 int proc_parse_status(pid_t pid, struct proc_status *ret_st);
+
+#define PROC_NR_LIMITS	16		/* RLIMIT_CPU .. RLIMIT_RTTIME */
+
+/* /proc/PID/limits: soft and hard limit of each resource, RLIM_INFINITY for "unlimited". */
+struct proc_limits {
+	uint64_t cur[PROC_NR_LIMITS];
+	uint64_t max[PROC_NR_LIMITS];
+};
+
+int proc_parse_limits_buf(const char *buf, struct proc_limits *ret_lim);
+int proc_parse_limits(pid_t pid, struct proc_limits *ret_lim);
 
 /* VmFlags of /proc/PID/smaps, as bits. */
 enum vm_flag_bits {

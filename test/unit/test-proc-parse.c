@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include "core/proc-parse.h"
 
@@ -139,9 +140,49 @@ static void test_status(void)
 	CHECK(st.tgid == 77 && st.ppid == 1 && st.tracer_pid == 0 && st.threads == 1);
 	CHECK(st.umask == 022 && st.sig_blk == 0x10002 && st.thp_enabled == 1);
 	CHECK(st.sig_ign == 0x1000 && st.sig_cgt == 0x180004002ULL);
+	CHECK(st.seccomp == -1 && st.no_new_privs == -1);
 	CHECK(st.uid[0] == 0 && st.uid[3] == 3 && st.gid[0] == 4 && st.gid[3] == 7);
 	CHECK(proc_parse_status_buf("Name:\tx\n", &st) == -EINVAL);
 	CHECK(proc_parse_status(getpid(), &st) == 0 && st.tgid == getpid());
+}
+
+static void test_limits(void)
+{
+	static const char limits[] =
+		"Limit                     Soft Limit           Hard Limit           Units     \n"
+		"Max cpu time              unlimited            unlimited            seconds   \n"
+		"Max file size             unlimited            unlimited            bytes     \n"
+		"Max data size             unlimited            unlimited            bytes     \n"
+		"Max stack size            8388608              unlimited            bytes     \n"
+		"Max core file size        0                    unlimited            bytes     \n"
+		"Max resident set          unlimited            unlimited            bytes     \n"
+		"Max processes             63569                63569                processes \n"
+		"Max open files            777                  1999                 files     \n"
+		"Max locked memory         8388608              8388608              bytes     \n"
+		"Max address space         unlimited            unlimited            bytes     \n"
+		"Max file locks            unlimited            unlimited            locks     \n"
+		"Max pending signals       63569                63569                signals   \n"
+		"Max msgqueue size         819200               819200               bytes     \n"
+		"Max nice priority         0                    0                    \n"
+		"Max realtime priority     0                    0                    \n"
+		"Max realtime timeout      unlimited            unlimited            us        \n";
+	struct proc_limits lim;
+	struct rlimit rl;
+	int i;
+
+	CHECK(proc_parse_limits_buf(limits, &lim) == 0);
+	CHECK(lim.cur[RLIMIT_CPU] == RLIM_INFINITY && lim.max[RLIMIT_CPU] == RLIM_INFINITY);
+	CHECK(lim.cur[RLIMIT_STACK] == 8388608 && lim.max[RLIMIT_STACK] == RLIM_INFINITY);
+	CHECK(lim.cur[RLIMIT_NOFILE] == 777 && lim.max[RLIMIT_NOFILE] == 1999);
+	CHECK(lim.cur[RLIMIT_RTPRIO] == 0 && lim.max[RLIMIT_RTTIME] == RLIM_INFINITY);
+	CHECK(proc_parse_limits_buf("Limit\nMax cpu time              1 2\n", &lim) == -EINVAL);
+
+	/* Ours agree with getrlimit(). */
+	CHECK(proc_parse_limits(getpid(), &lim) == 0);
+	for (i = 0; i < PROC_NR_LIMITS; i++) {
+		CHECK(getrlimit(i, &rl) == 0);
+		CHECK(lim.cur[i] == rl.rlim_cur && lim.max[i] == rl.rlim_max);
+	}
 }
 
 static void test_fdinfo(void)
@@ -197,6 +238,7 @@ int main(void)
 	test_smaps();
 	test_stat();
 	test_status();
+	test_limits();
 	test_fdinfo();
 	test_self();
 	if (failures) {
