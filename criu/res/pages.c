@@ -380,9 +380,65 @@ static int pages_from_parent(struct rst_task *t, struct rst_pages *p, uint64_t a
 	return 0;
 }
 
-/* One run, VMA by VMA: from our pages image at *@off, or (@parent) from the parent sets. */
+/*
+ * Reads from our own pages image are sequential: they are gathered into one preadv() of up to
+ * BATCH_IOVS places (many small VMAs cost one syscall, not one each).
+ */
+#define BATCH_IOVS	512
+#define POPULATE_MIN	(16 * PAGE_SIZE)	/* smaller chunks: pread's own faults are as fast */
+
+struct pages_batch {
+	struct iovec iov[BATCH_IOVS];
+	int nr;
+	uint64_t off;			/* file offset of iov[0] */
+};
+
+static int batch_flush(struct rst_task *t, struct pages_batch *b)
+{
+	struct iovec *iov = b->iov;
+	int nr = b->nr;
+	ssize_t n;
+
+	while (nr) {
+		n = preadv(t->pages_fd, iov, min(nr, IOV_MAX), b->off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return rst_task_err(t, -errno, "cannot read the pages of pid %d: %m", t->c->pid);
+		if (n == 0)
+			return rst_task_err(t, -EBADMSG, "a pages image of pid %d is shorter than its "
+					    "pagemap (%" PRIu64 " bytes)", t->c->pid, b->off);
+		b->off += n;
+		while (nr && (size_t)n >= iov->iov_len) {
+			n -= iov->iov_len;
+			iov++;
+			nr--;
+		}
+		if (nr) {
+			iov->iov_base = (char *)iov->iov_base + n;
+			iov->iov_len -= n;
+		}
+	}
+	b->nr = 0;
+	return 0;
+}
+
+static int batch_add(struct rst_task *t, struct pages_batch *b, char *dst, uint64_t len)
+{
+	if (b->nr == BATCH_IOVS) {
+		int ret = batch_flush(t, b);
+
+		if (ret)
+			return ret;
+	}
+	b->iov[b->nr].iov_base = dst;
+	b->iov[b->nr++].iov_len = len;
+	return 0;
+}
+
+/* One run, VMA by VMA: from our pages image (batched), or (@parent) from the parent sets. */
 static int pages_read_run(struct rst_task *t, uint64_t addr, uint64_t left, bool parent,
-			  uint64_t *off)
+			  struct pages_batch *b)
 {
 	struct rst_vma *v;
 	uint64_t chunk;
@@ -396,15 +452,14 @@ static int pages_read_run(struct rst_task *t, uint64_t addr, uint64_t left, bool
 					    " are in no private vma", t->c->pid, addr);
 		chunk = min(left, v->end - addr);
 		dst = (char *)(v->tmp + (addr - v->start));
-		/* Faulting the run in with one call is several times faster than taking one
-		 * fault per page inside pread; if it fails, pread faults them. */
-		madvise(dst, chunk, MADV_POPULATE_WRITE);
-		if (parent) {
+		/* Faulting a big run in with one call is several times faster than taking one
+		 * fault per page inside the read; if it fails, the read faults them. */
+		if (chunk >= POPULATE_MIN)
+			madvise(dst, chunk, MADV_POPULATE_WRITE);
+		if (parent)
 			ret = pages_from_parent(t, t->c->parent, addr, chunk, dst);
-		} else {
-			ret = pread_full(t, t->pages_fd, dst, chunk, *off);
-			*off += chunk;
-		}
+		else
+			ret = batch_add(t, b, dst, chunk);
 		if (ret)
 			return ret;
 		addr += chunk;
@@ -417,25 +472,31 @@ static int pages_read_run(struct rst_task *t, uint64_t addr, uint64_t left, bool
 int pages_restore(struct rst_task *t)
 {
 	struct rst_ctx *c = t->c;
-	uint64_t off = 0;
+	struct pages_batch *b;
 	size_t i;
-	int ret;
+	int ret = 0;
 
-	for (i = 0; i < c->nr_pms; i++) {
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return rst_task_err(t, -ENOMEM, "out of memory");
+	for (i = 0; i < c->nr_pms && !ret; i++) {
 		const PagemapEntry *pe = c->pms[i];
 		uint32_t flags = pe->has_flags ? pe->flags : PAGEMAP_FLAGS__PE_PRESENT;
 
-		if (flags & PAGEMAP_FLAGS__PE_LAZY)
-			return rst_task_err(t, -EOPNOTSUPP, "lazy pages at %#" PRIx64 ": not "
-					    "supported yet", pe->vaddr);
+		if (flags & PAGEMAP_FLAGS__PE_LAZY) {
+			ret = rst_task_err(t, -EOPNOTSUPP, "lazy pages at %#" PRIx64 ": not "
+					   "supported yet", pe->vaddr);
+			break;
+		}
 		if (!(flags & (PAGEMAP_FLAGS__PE_PRESENT | PAGEMAP_FLAGS__PE_PARENT)))
 			continue;
 		ret = pages_read_run(t, pe->vaddr, (uint64_t)pe->nr_pages * PAGE_SIZE,
-				     flags & PAGEMAP_FLAGS__PE_PARENT, &off);
-		if (ret)
-			return ret;
+				     flags & PAGEMAP_FLAGS__PE_PARENT, b);
 	}
-	return 0;
+	if (!ret)
+		ret = batch_flush(t, b);
+	free(b);
+	return ret;
 }
 
 int pages_close(struct rst_task *t)
