@@ -54,6 +54,7 @@ void dump_ctx_release(struct dump_ctx *dc)
 	dc->fds = NULL;
 	dc->nr_fds = 0;
 	page_runs_release(&dc->runs);
+	core_release(dc);
 	free(dc->shared_si);
 	dc->shared_si = NULL;
 	free(dc->thread_si);
@@ -326,6 +327,7 @@ static const struct dump_step dump_steps[] = {
 	{ "images",		step_images,		NULL },
 	{ "seize",		step_seize,		undo_seize },
 	{ "proc",		step_proc,		NULL },
+	{ "limits, seccomp",	core_collect_task,	NULL },
 	{ "mm",			mm_collect,		NULL },
 	{ "remote syscalls",	step_remote,		NULL },
 	{ "ptrace state",	core_collect_ptrace,	NULL },

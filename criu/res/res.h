@@ -79,6 +79,13 @@ struct dump_itimer {
 	uint64_t isec, iusec, vsec, vusec;
 };
 
+/* One seccomp filter of the task: classic BPF instructions (struct sock_filter, 8 bytes each). */
+struct dump_seccomp_filter {
+	void *insns;			/* owned */
+	uint32_t len;			/* bytes */
+	uint32_t flags;			/* SECCOMP_FILTER_FLAG_* */
+};
+
 /* A pending signal: the raw siginfo_t PTRACE_PEEKSIGINFO gives. */
 struct dump_siginfo {
 	uint8_t raw[128];
@@ -115,6 +122,10 @@ struct dump_ctx {
 	struct dump_siginfo *thread_si;	/* owned: pending for the (main) thread */
 	int nr_thread_si;
 	uint64_t rseq_abi;		/* 0: no rseq registered */
+	struct proc_limits limits;
+	int seccomp_mode;		/* 0 off, 2 filter (strict mode is refused) */
+	struct dump_seccomp_filter *filters;	/* owned, nr_filters, the oldest first */
+	int nr_filters;
 	uint32_t rseq_len, rseq_sig;
 
 	/* pages */
@@ -162,6 +173,8 @@ int pages_collect(struct dump_ctx *dc);
 int pages_dump(struct dump_ctx *dc);			/* writes pagemap-PID.img, pages-PID.img */
 
 /* task-core.c: registers and task state; the process tree entry. */
+int core_collect_task(struct dump_ctx *dc);		/* seized, first: limits, seccomp */
+void core_release(struct dump_ctx *dc);			/* frees what the above collected */
 int core_collect_ptrace(struct dump_ctx *dc);		/* seized: pending signals, rseq */
 int core_collect_remote(struct dump_ctx *dc, struct compel_ctl *ctl);	/* sigactions, itimers */
 int core_dump(struct dump_ctx *dc);			/* writes core-PID.img */

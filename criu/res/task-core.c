@@ -193,6 +193,103 @@ static int pending_read(pid_t pid, bool shared, struct dump_siginfo **ret_si, in
 	return 0;
 }
 
+/* ptrace requests for seccomp (Linux 4.4 and 4.16) and their metadata. */
+#define PTRACE_SECCOMP_GET_FILTER_	0x420c
+#define PTRACE_SECCOMP_GET_METADATA_	0x420d
+#define PTRACE_O_SUSPEND_SECCOMP_	(1 << 21)
+
+struct seccomp_meta {
+	uint64_t filter_off;
+	uint64_t flags;
+};
+
+/* The filters, the newest first as ptrace numbers them; stored the oldest first. */
+static int seccomp_read_filters(struct dump_ctx *dc)
+{
+	struct dump_seccomp_filter *f, *nf;
+	struct seccomp_meta meta;
+	long n, i;
+
+	for (i = 0;; i++) {
+		n = ptrace(PTRACE_SECCOMP_GET_FILTER_, dc->pid, (void *)i, NULL);
+		if (n < 0 && errno == ENOENT)
+			break;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		nf = realloc(dc->filters, (i + 1) * sizeof(*nf));
+		if (!nf)
+			return -ENOMEM;
+		dc->filters = nf;
+		f = &nf[i];
+		memset(f, 0, sizeof(*f));
+		dc->nr_filters = i + 1;
+		f->len = n * 8;
+		f->insns = malloc(f->len);
+		if (!f->insns)
+			return -ENOMEM;
+		if (ptrace(PTRACE_SECCOMP_GET_FILTER_, dc->pid, (void *)i, f->insns) != n)
+			return -EIO;
+		meta.filter_off = i;
+		meta.flags = 0;
+		if (ptrace(PTRACE_SECCOMP_GET_METADATA_, dc->pid, (void *)sizeof(meta), &meta) >= 0)
+			f->flags = meta.flags;
+	}
+	for (i = 0; i < dc->nr_filters / 2; i++) {
+		struct dump_seccomp_filter t = dc->filters[i];
+
+		dc->filters[i] = dc->filters[dc->nr_filters - 1 - i];
+		dc->filters[dc->nr_filters - 1 - i] = t;
+	}
+	return 0;
+}
+
+/*
+ * Seccomp: strict mode allows no syscall we would run in the task; with filters, suspend them
+ * for as long as we trace the task (our remote syscalls and parasite must not be filtered), and
+ * record them.
+ */
+static int seccomp_collect(struct dump_ctx *dc)
+{
+	int ret;
+
+	dc->seccomp_mode = dc->status.seccomp < 0 ? 0 : dc->status.seccomp;
+	if (dc->seccomp_mode == 1) {
+		pr_err("task %d is in seccomp strict mode: cannot be dumped", dc->pid);
+		return -EOPNOTSUPP;
+	}
+	if (dc->seccomp_mode != 2)
+		return 0;
+	if (ptrace(PTRACE_SETOPTIONS, dc->pid, NULL,
+		   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP_)) < 0)
+		return pr_err_ret(-errno, "cannot suspend the seccomp filters of task %d", dc->pid);
+	ret = seccomp_read_filters(dc);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot read the seccomp filters of task %d", dc->pid);
+	pr_info("task %d: %d seccomp filters", dc->pid, dc->nr_filters);
+	return 0;
+}
+
+int core_collect_task(struct dump_ctx *dc)
+{
+	int ret;
+
+	ret = proc_parse_limits(dc->pid, &dc->limits);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot parse /proc/%d/limits", dc->pid);
+	return seccomp_collect(dc);
+}
+
+void core_release(struct dump_ctx *dc)
+{
+	int i;
+
+	for (i = 0; i < dc->nr_filters; i++)
+		free(dc->filters[i].insns);
+	free(dc->filters);
+	dc->filters = NULL;
+	dc->nr_filters = 0;
+}
+
 /* PTRACE_GET_RSEQ_CONFIGURATION (Linux 5.13) and its result, as the kernel defines them. */
 #define PTRACE_GET_RSEQ_CONF	0x420f
 
@@ -338,6 +435,46 @@ static void task_core_fill(const struct dump_ctx *dc, uint64_t sigmask, TaskCore
 	tc->sigactions = sa_ptrs;
 }
 
+/* Resource limits and seccomp; @rl (PROC_NR_LIMITS) and @sf (nr_filters) are storage. */
+static int task_core_fill_limits(const struct dump_ctx *dc, TaskCoreEntry *tc, RlimitEntry *rl,
+				 RlimitEntry **rl_ptrs, SeccompFilterEntry **ret_sf,
+				 SeccompFilterEntry ***ret_sf_ptrs)
+{
+	SeccompFilterEntry *sf, **sf_ptrs;
+	int i;
+
+	for (i = 0; i < PROC_NR_LIMITS; i++) {
+		rlimit_entry__init(&rl[i]);
+		rl[i].cur = dc->limits.cur[i];
+		rl[i].max = dc->limits.max[i];
+		rl_ptrs[i] = &rl[i];
+	}
+	tc->n_rlimits = PROC_NR_LIMITS;
+	tc->rlimits = rl_ptrs;
+	tc->has_no_new_privs = true;
+	tc->no_new_privs = dc->misc.no_new_privs;
+	tc->has_seccomp_mode = true;
+	tc->seccomp_mode = dc->seccomp_mode;
+
+	sf = calloc(dc->nr_filters + 1, sizeof(*sf));
+	sf_ptrs = calloc(dc->nr_filters + 1, sizeof(*sf_ptrs));
+	*ret_sf = sf;
+	*ret_sf_ptrs = sf_ptrs;
+	if (!sf || !sf_ptrs)
+		return -ENOMEM;
+	for (i = 0; i < dc->nr_filters; i++) {
+		seccomp_filter_entry__init(&sf[i]);
+		sf[i].filter.data = dc->filters[i].insns;
+		sf[i].filter.len = dc->filters[i].len;
+		sf[i].has_flags = true;
+		sf[i].flags = dc->filters[i].flags;
+		sf_ptrs[i] = &sf[i];
+	}
+	tc->n_seccomp_filters = dc->nr_filters;
+	tc->seccomp_filters = sf_ptrs;
+	return 0;
+}
+
 /* The armed interval timers; @it (3 entries) is storage the task core points to. */
 static void itimers_fill(const struct dump_ctx *dc, TaskCoreEntry *tc, ItimerEntry *it)
 {
@@ -382,6 +519,9 @@ int core_dump(struct dump_ctx *dc)
 	_cleanup_free_ ProtobufCBinaryData *shared_si = NULL, *thread_si = NULL;
 	SigactionEntry sa[64], *sa_ptrs[64];
 	ItimerEntry itimers[3];
+	RlimitEntry rl[PROC_NR_LIMITS], *rl_ptrs[PROC_NR_LIMITS];
+	_cleanup_free_ SeccompFilterEntry *sf = NULL;
+	_cleanup_free_ SeccompFilterEntry **sf_ptrs = NULL;
 	struct user_regs_struct regs;
 	const void *xsave;
 	size_t xsave_size;
@@ -418,6 +558,8 @@ int core_dump(struct dump_ctx *dc)
 		return -ENOMEM;
 	task_core_fill(dc, sigmask, &tc, sa, sa_ptrs);
 	itimers_fill(dc, &tc, itimers);
+	if (task_core_fill_limits(dc, &tc, rl, rl_ptrs, &sf, &sf_ptrs) < 0)
+		return -ENOMEM;
 	tc.n_shared_siginfo = dc->nr_shared_si;
 	tc.shared_siginfo = shared_si;
 	thread_core_fill(dc, sigmask, &th);
