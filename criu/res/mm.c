@@ -588,23 +588,25 @@ static int mm_find_area(struct rst_task *t, uint64_t size, uint64_t *ret_addr)
 }
 
 /* The fd a file VMA maps, opened once per file (*@cache_*: the last one opened). */
-static int mm_vma_fd(struct rst_task *t, const VmaEntry *v, int *cache_id, int *cache_fd)
+static int mm_vma_fd(struct rst_task *t, const VmaEntry *v, int64_t *cache_id, int *cache_fd)
 {
 	const RegFileEntry *r = reg_file_find(t->c, v->file_id);
-	bool shared_w = (v->flags & MAP_SHARED) && (v->prot & PROT_WRITE);
-	int flags = O_RDONLY;
+	bool shared = v->flags & MAP_SHARED, shared_w = shared && (v->prot & PROT_WRITE);
+	/* A shared mapping gets a writable file when it can, so a later mprotect() works. */
+	int flags = shared ? O_RDWR : O_RDONLY;
+	int64_t id = (int64_t)v->file_id * 2 + shared;
 
-	if (*cache_fd >= 0 && *cache_id == (int)v->file_id && !shared_w)
+	if (*cache_fd >= 0 && *cache_id == id)
 		return *cache_fd;
-	if (shared_w || ((r->flags & O_ACCMODE) == O_RDWR && !(r->flags & O_PATH)))
-		flags = O_RDWR;
 	if (*cache_fd >= 0)
 		close(*cache_fd);
 	*cache_fd = open(r->name, flags | O_CLOEXEC);
+	if (*cache_fd < 0 && shared && !shared_w)
+		*cache_fd = open(r->name, O_RDONLY | O_CLOEXEC);
 	if (*cache_fd < 0)
 		return rst_task_err(t, -errno, "mapping at %#" PRIx64 ": cannot open '%s': %m",
 				    v->start, r->name);
-	*cache_id = v->file_id;
+	*cache_id = id;
 	return *cache_fd;
 }
 
@@ -663,7 +665,8 @@ static int mm_premap_one(struct rst_task *t, const VmaEntry *v, struct rst_vma *
 int mm_premap(struct rst_task *t)
 {
 	const MmEntry *mm = t->c->mm;
-	int cache_id = -1, cache_fd = -1, fd, ret = 0;
+	int cache_fd = -1, fd, ret = 0;
+	int64_t cache_id = -1;
 	struct rst_vma *r = t->vmas;
 	size_t i, cursor = 0;
 	uint64_t cur;
@@ -707,7 +710,8 @@ int mm_open_shared(struct rst_task *t)
 {
 	const MmEntry *mm = t->c->mm;
 	struct rst_vma *r = t->vmas;
-	int cache_id = -1, cache_fd = -1, ret = 0;
+	int cache_fd = -1, ret = 0;
+	int64_t cache_id = -1;
 	size_t i;
 
 	for (i = 0; i < mm->n_vmas && ret >= 0; i++) {
