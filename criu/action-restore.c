@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/sched.h>
 #include <sys/mman.h>
@@ -66,6 +67,7 @@ struct rst_tree {
 	struct rst_ctx *tasks;		/* owned, nr entries */
 	size_t nr;
 	bool subreaper;			/* we made criu a child subreaper */
+	struct timespec start;		/* CLOCK_MONOTONIC when the restore began */
 };
 
 static int read_entries(struct img_dir *dir, enum img_kind kind, unsigned int id,
@@ -226,6 +228,7 @@ static int read_images(struct rst_tree *tr)
 	size_t i;
 	int ret;
 
+	clock_gettime(CLOCK_MONOTONIC, &tr->start);
 	ret = img_dir_open(tr->opts->images_dir, false, &tr->dir);
 	if (ret < 0)
 		return pr_err_ret(ret, "%s", img_dir_error(tr->dir));
@@ -909,6 +912,29 @@ static int write_pidfile(struct rst_tree *tr)
 	return 0;
 }
 
+/* What was restored and how long it took: on the log, and on stdout with --display-stats. */
+static int rst_report(struct rst_tree *tr)
+{
+	uint64_t pages = 0, vmas = 0;
+	struct timespec now;
+	size_t i, j;
+	double secs;
+
+	for (i = 0; i < tr->nr; i++) {
+		vmas += tr->tasks[i].mm->n_vmas;
+		for (j = 0; j < tr->tasks[i].nr_pms; j++)
+			pages += tr->tasks[i].pms[j]->nr_pages;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	secs = (now.tv_sec - tr->start.tv_sec) + (now.tv_nsec - tr->start.tv_nsec) / 1e9;
+	pr_info("restored %zu task(s): %" PRIu64 " vmas, %" PRIu64 " pages (%" PRIu64 " KiB) "
+		"in %.3f s", tr->nr, vmas, pages, pages * (PAGE_SIZE / 1024), secs);
+	if (tr->opts->display_stats)
+		pr_msg("Restore statistics\n  tasks: %zu\n  vmas: %" PRIu64 "\n  pages restored: %"
+		       PRIu64 "\n  restore time: %.3f s\n", tr->nr, vmas, pages, secs);
+	return 0;
+}
+
 static int rst_wait_task(struct rst_tree *tr)
 {
 	struct rst_ctx *c = &tr->tasks[0];
@@ -943,6 +969,7 @@ static const struct rst_step rst_steps[] = {
 	{ "create the task",		rst_fork,	rst_kill },
 	{ "wait for the restorer",	rst_wait_ready,	NULL },
 	{ "finish the restore",		rst_finish,	NULL },
+	{ "report",			rst_report,	NULL },
 	{ "write the pidfile",		write_pidfile,	NULL },
 	{ "wait for the task",		rst_wait_task,	NULL },
 };
