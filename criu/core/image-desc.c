@@ -34,6 +34,9 @@ static const struct img_desc descs[IMG__MAX] = {
 			       &file_entry__descriptor, &file_entry__descriptor),
 	[IMG_FDINFO]	= DESC("fdinfo", "fdinfo-%u.img", 0x4d96f0b8,
 			       &fdinfo_entry__descriptor, &fdinfo_entry__descriptor),
+	[IMG_PIPE_DATA]	= { .name = "pipe-data", .tmpl = "pipe-data-%u.img", .raw = true },
+	[IMG_MEMFD_DATA] = { .name = "memfd-data", .tmpl = "memfd-data-%u.img", .raw = true },
+	[IMG_FILE_DATA]	= { .name = "file-data", .tmpl = "file-data-%u.img", .raw = true },
 };
 
 const struct img_desc *img_desc(enum img_kind kind)

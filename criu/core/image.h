@@ -32,6 +32,9 @@ enum img_kind {
 	IMG_FS,			/* fs-%u.img (pid) */
 	IMG_FILES,		/* files.img */
 	IMG_FDINFO,		/* fdinfo-%u.img (pid) */
+	IMG_PIPE_DATA,		/* pipe-data-%u.img (pipe inode): raw queued bytes */
+	IMG_MEMFD_DATA,		/* memfd-data-%u.img (file id): raw contents */
+	IMG_FILE_DATA,		/* file-data-%u.img (file id): raw contents of a deleted file */
 	IMG__MAX,
 };
 
