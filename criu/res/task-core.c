@@ -646,6 +646,11 @@ int core_check(const struct rst_ctx *c)
 		       "restored yet", c->pid, core->tc->state);
 		return -EOPNOTSUPP;
 	}
+	if (core->thread_info->gpregs->cs != 0x33) {
+		pr_err("core-%d.img: code segment %#" PRIx64 ": only 64-bit tasks can be restored",
+		       c->pid, (uint64_t)core->thread_info->gpregs->cs);
+		return -EOPNOTSUPP;
+	}
 	xlen = core->thread_info->fpregs->area.len;
 	if (xlen < 576 || (c->inv->has_xsave_size && xlen != c->inv->xsave_size)) {
 		pr_err("core-%d.img: the xsave area has %zu bytes, inventory.img says %u",
