@@ -67,6 +67,8 @@ struct rst_tree {
 	struct rst_ctx *tasks;		/* owned, nr entries */
 	size_t nr;
 	bool subreaper;			/* we made criu a child subreaper */
+	int *shm_fds;			/* owned: the shared memory objects (mm_shmem_create()) */
+	size_t nr_shm;
 	struct timespec start;		/* CLOCK_MONOTONIC when the restore began */
 };
 
@@ -285,6 +287,7 @@ static void rst_ctx_release(struct rst_ctx *c)
 	if (c->core)
 		protobuf_c_message_free_unpacked(&c->core->base, NULL);
 	free(c->kinds);
+	free(c->shm_fds);
 }
 
 static void close_pipes(struct rst_ctx *c)
@@ -309,6 +312,9 @@ static void rst_tree_release(struct rst_tree *tr)
 		rst_ctx_release(&tr->tasks[i]);
 	}
 	free(tr->tasks);
+	while (tr->nr_shm)
+		close(tr->shm_fds[--tr->nr_shm]);
+	free(tr->shm_fds);
 	free_msgs((void **)tr->ps, tr->nr);
 	if (tr->inv)
 		protobuf_c_message_free_unpacked(&tr->inv->base, NULL);
@@ -347,6 +353,8 @@ static int check_images(struct rst_tree *tr)
 		if (!ret)
 			ret = check_pid_free(c);
 	}
+	if (!ret)
+		ret = mm_shmem_create(tr->tasks, tr->nr, &tr->shm_fds, &tr->nr_shm);
 	return ret;
 }
 

@@ -632,6 +632,97 @@ static bool vma_has_pages(struct rst_task *t, const VmaEntry *v, size_t *cursor)
 }
 
 /* Map one premapped VMA at @at; writable only if pages go in (see mm_premap()). */
+/* One new shared memory object of @size bytes: an fd to the file of a MAP_SHARED|MAP_ANONYMOUS
+ * mapping ("/dev/zero (deleted)"), through map_files. */
+static int shmem_new(uint64_t size, int *ret_fd)
+{
+	char path[64];
+	void *p;
+	int fd;
+
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)p,
+		 (unsigned long)p + size);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		fd = -errno;
+	munmap(p, size);
+	if (fd < 0)
+		return fd;
+	*ret_fd = fd;
+	return 0;
+}
+
+int mm_shmem_create(struct rst_ctx *tasks, size_t nr, int **ret_fds, size_t *ret_nr)
+{
+	_cleanup_free_ uint64_t *ids = NULL;
+	int *fds = NULL, *nf, fd = -1, ret = 0;
+	size_t n = 0, i, j, k;
+	uint64_t *ni, size;
+
+	for (i = 0; i < nr; i++) {
+		const MmEntry *mm = tasks[i].mm;
+
+		tasks[i].shm_fds = malloc((mm->n_vmas + 1) * sizeof(int));
+		if (!tasks[i].shm_fds) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		for (j = 0; j < mm->n_vmas; j++) {
+			const VmaEntry *v = mm->vmas[j];
+
+			tasks[i].shm_fds[j] = -1;
+			if (tasks[i].kinds[j] != RV_PREMAP || !(v->status & VMA_STATUS__VMA_ANON_SHARED))
+				continue;
+			for (k = 0; k < n && !(v->has_shmid && ids[k] == v->shmid); k++)
+				;
+			if (k == n) {
+				/* the object is as large as its furthest use in the tree */
+				size = 0;
+				for (size_t a = i; a < nr; a++)
+					for (size_t b = 0; b < tasks[a].mm->n_vmas; b++) {
+						const VmaEntry *w = tasks[a].mm->vmas[b];
+
+						if ((w == v || (v->has_shmid && w->has_shmid &&
+								w->shmid == v->shmid)) &&
+						    (w->status & VMA_STATUS__VMA_ANON_SHARED))
+							size = max(size, w->pgoff + w->end - w->start);
+					}
+				ret = shmem_new(size, &fd);
+				if (ret) {
+					pr_err("cannot create the shared memory of the vma at %#" PRIx64
+					       " of pid %d: %s", v->start, tasks[i].pid, strerror(-ret));
+					goto out;
+				}
+				ni = realloc(ids, (n + 1) * sizeof(*ids));
+				nf = ni ? realloc(fds, (n + 1) * sizeof(*fds)) : NULL;
+				if (ni)
+					ids = ni;
+				if (nf)
+					fds = nf;
+				if (!ni || !nf) {
+					close(fd);
+					ret = -ENOMEM;
+					goto out;
+				}
+				ids[n] = v->has_shmid ? v->shmid : 0;
+				fds[n++] = fd;
+			}
+			tasks[i].shm_fds[j] = fds[k];
+		}
+	}
+	*ret_fds = fds;
+	*ret_nr = n;
+	return 0;
+out:
+	while (n)
+		close(fds[--n]);
+	free(fds);
+	return ret;
+}
+
 static int mm_premap_one(struct rst_task *t, const VmaEntry *v, struct rst_vma *r, int fd,
 			 bool has_pages, uint64_t at)
 {
@@ -642,6 +733,8 @@ static int mm_premap_one(struct rst_task *t, const VmaEntry *v, struct rst_vma *
 
 	if (fd < 0)
 		flags |= MAP_ANONYMOUS;
+	else
+		flags &= ~MAP_ANONYMOUS;
 	if (has_pages || (v->status & VMA_STATUS__VMA_AREA_STACK))
 		r->tmp_prot |= PROT_READ | PROT_WRITE;
 	p = mmap((void *)at, len, r->tmp_prot, flags, fd, fd < 0 ? 0 : v->pgoff);
@@ -698,6 +791,8 @@ int mm_premap(struct rst_task *t)
 			r++;	/* mm_open_shared() */
 			continue;
 		}
+		if (t->c->shm_fds && t->c->shm_fds[i] >= 0)
+			fd = t->c->shm_fds[i];
 		ret = mm_premap_one(t, v, r++, fd, vma_has_pages(t, v, &cursor), cur);
 		cur += v->end - v->start + PAGE_SIZE;
 	}

@@ -243,6 +243,8 @@ struct rst_ctx {
 	struct rst_pages *parent;	/* owned: pages of the parent image sets, or NULL */
 
 	enum rst_vma_kind *kinds;	/* owned, one per mm->vmas (mm_check()) */
+	int *shm_fds;			/* owned array, borrowed fds: per VMA, the shared memory
+					 * object an anonymous shared VMA maps, or -1 */
 	struct rst_range vdso_now[RST_MAX_VDSO_PARTS];	/* criu's own vDSO unit */
 	size_t nr_vdso_now;
 
@@ -298,6 +300,13 @@ int mm_check(struct rst_ctx *c);			/* VMAs and the vDSO layout */
 int mm_list_vmas(struct rst_task *t);			/* child: t->vmas, t->vdso, premap_len */
 /* Child: reserve premap_len + rst_len bytes somewhere free, premap the VMAs at its start. */
 int mm_premap(struct rst_task *t);
+/*
+ * Anonymous shared memory: one object per shmid for the whole tree, created by criu before the
+ * tasks (their VMAs map it, so it stays shared between them). *@ret_fds (malloc'ed,
+ * *@ret_nr fds) are owned by the caller; each task's shm_fds borrow them.
+ */
+int mm_shmem_create(struct rst_ctx *tasks, size_t nr, int **ret_fds, size_t *ret_nr);
+
 /* Child, after files_restore(): the fds the restorer maps the MAP_SHARED file VMAs from. */
 int mm_open_shared(struct rst_task *t);
 struct rst_vma *mm_premapped_at(struct rst_task *t, uint64_t addr);
