@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <linux/kcmp.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -30,6 +31,8 @@
 
 /* Every kind, most specific first: the first whose .match says yes takes a descriptor. */
 static const struct res_ops *const fd_kinds[] = {
+	&pipe_ops,
+	&fifo_ops,
 	&reg_file_ops,
 };
 
@@ -304,6 +307,37 @@ int files_drain(struct dump_ctx *dc)
 	return 0;
 }
 
+int files_data_dump(struct dump_ctx *dc, int kind, uint32_t id, int fd, uint64_t len)
+{
+	_cleanup_img_ struct cr_img *img = NULL;
+	struct stat st;
+	off_t off = 0;
+	ssize_t n;
+	int ret, out;
+
+	ret = img_open(dc->dir, kind, id, O_WRONLY, &img);
+	if (ret < 0)
+		return ret;
+	out = img_raw_fd(img);
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	while (len) {
+		if (S_ISFIFO(st.st_mode))
+			n = splice(fd, NULL, out, NULL, len, SPLICE_F_MOVE);
+		else
+			n = sendfile(out, fd, &off, min(len, (uint64_t)(1 << 30)));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;	/* shorter than it said */
+		len -= (uint64_t)n;
+	}
+	return img_close(TAKE_PTR(img));
+}
+
 static int file_dump_one(struct dump_ctx *dc, struct cr_img *img, const struct reg_file *f)
 {
 	char link[4096];
@@ -440,6 +474,34 @@ int rst_files_stash(struct rst_files *rf, int fd)
 		return -errno;
 	close(fd);
 	return nf;
+}
+
+int rst_files_data_fill(struct rst_files *rf, int kind, uint32_t id, int fd, uint64_t len)
+{
+	struct cr_img *img = NULL;
+	char name[64];
+	off_t off = 0;
+	ssize_t n;
+	int ret;
+
+	img_name(kind, id, name, sizeof(name));
+	ret = img_open(rf->t->c->dir, kind, id, O_RDONLY, &img);
+	if (ret < 0)
+		return rst_task_err(rf->t, ret, "cannot open %s: %s", name, strerror(-ret));
+	while (len) {
+		n = sendfile(fd, img_raw_fd(img), &off, min(len, (uint64_t)(1 << 30)));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ret = n ? -errno : -ENODATA;
+			img_close(img);
+			return rst_task_err(rf->t, ret, "cannot copy %s: %s", name,
+					    n ? strerror(-ret) : "too short");
+		}
+		len -= (uint64_t)n;
+	}
+	img_close(img);
+	return 0;
 }
 
 struct rst_file *rst_files_find(struct rst_files *rf, uint32_t id)

@@ -82,6 +82,7 @@ struct res_ops {
 };
 
 extern const struct res_ops reg_file_ops;
+extern const struct res_ops pipe_ops, fifo_ops;
 
 /* Dump helpers. */
 
@@ -92,7 +93,16 @@ const char *fdinfo_field(const char *buf, const char *key);
 /* The descriptor @fd of the dumped task (nr_fds index), or NULL. */
 struct dump_fd *files_dump_fd(struct dump_ctx *dc, int fd);
 
+/*
+ * Copy @len bytes of @fd (from offset 0 with sendfile(); a pipe: spliced, so consumed) into the
+ * new raw image @kind/@id. Non-logging: 0 or -errno.
+ */
+int files_data_dump(struct dump_ctx *dc, int kind, uint32_t id, int fd, uint64_t len);
+
 /* Restore helpers (task side). */
+
+/* Task, in .prepare: write the @len bytes of raw image @kind/@id into @fd; leaves a message. */
+int rst_files_data_fill(struct rst_files *rf, int kind, uint32_t id, int fd, uint64_t len);
 
 /* Move @fd above the task's fds (the new fd is close-on-exec); returns it or -errno. */
 int rst_files_stash(struct rst_files *rf, int fd);
