@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -52,6 +53,7 @@
 #include "criu/pie/restorer-blob.h"
 
 #define MAX_UNMAP	4096		/* criu's own mappings the restorer unmaps */
+#define RST_TIMEOUT	60		/* seconds a task may take to get ready (--timeout) */
 #define MAPS_BUF_SIZE	(1u << 20)
 
 /* ---------------------------------------------------------------------------------------------
@@ -715,12 +717,21 @@ static void describe_status(int status, char *buf, size_t len)
 /* A task says either READY (+ struct restorer_ready) or FAIL (+ text), or dies. */
 static int rst_wait_one(struct rst_ctx *c, bool is_root)
 {
+	struct pollfd pfd = { .fd = c->status_pipe[0], .events = POLLIN };
+	int timeout = (c->opts->timeout > 0 ? c->opts->timeout : RST_TIMEOUT) * 1000;
 	char buf[RESTORER_ERR_MAX + 2], how[64] = "died";
 	size_t len = 0;
 	ssize_t n;
 	int status;
 
 	while (len < sizeof(buf) - 1) {
+		n = poll(&pfd, 1, timeout);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0) {
+			pr_err("pid %d is not ready after %d s: giving up", c->pid, timeout / 1000);
+			return -ETIMEDOUT;
+		}
 		n = read(c->status_pipe[0], buf + len, sizeof(buf) - 1 - len);
 		if (n < 0 && errno == EINTR)
 			continue;
