@@ -33,6 +33,9 @@
 static const struct res_ops *const fd_kinds[] = {
 	&pipe_ops,
 	&fifo_ops,
+	&eventfd_ops,
+	&signalfd_ops,
+	&timerfd_ops,
 	&reg_file_ops,
 };
 
