@@ -295,7 +295,7 @@ class Harness:
         rc, out = self.run_criu(["dump", "-t", str(pid), "-D", images, "-v4", "-o", log]
                                 + list(extra), log, images)
         if expect_ok and rc != 0:
-            raise Fail("criu dump exited %d: %s" % (rc, last_line(out)))
+            raise Fail("criu dump %s: %s" % (exit_text(rc), last_line(out)))
         return rc, out
 
     def restore(self, images, pidfile, extra=(), log="restore.log", expect_ok=True):
@@ -304,7 +304,7 @@ class Harness:
         rc, out = self.run_criu(["restore", "-D", images, "-d", "-v4", "-o", log,
                                  "--pidfile", pidfile] + list(extra), log, images)
         if expect_ok and rc != 0:
-            raise Fail("criu restore exited %d: %s" % (rc, last_line(out)))
+            raise Fail("criu restore %s: %s" % (exit_text(rc), last_line(out)))
         return rc, out
 
     def has_feature(self, feature):
@@ -408,6 +408,15 @@ class Harness:
             raise Fail("no PASS in the test's output")
 
 
+def exit_text(rc):
+    if rc < 0:
+        try:
+            return "was killed by " + signal.Signals(-rc).name
+        except ValueError:
+            return "was killed by signal %d" % -rc
+    return "exited %d" % rc
+
+
 def last_line(text):
     lines = [l for l in text.strip().splitlines() if l.strip()]
     return lines[-1] if lines else "(no output)"
@@ -464,7 +473,7 @@ def cr_predump(h, prog, desc, iters):
     rc, out = h.run_criu(["pre-dump", "-t", str(pid), "-D", pre, "-v4", "-o", "pre-dump.log",
                           "--track-mem"] + dump_opts, "pre-dump.log", pre)
     if rc != 0:
-        raise Fail("criu pre-dump exited %d: %s" % (rc, last_line(out)))
+        raise Fail("criu pre-dump %s: %s" % (exit_text(rc), last_line(out)))
     h.expect_running(pid, "pre-dump")
     h.dump(pid, h.path("img"), ["--track-mem", "--prev-images-dir", "../img-pre"] + dump_opts)
     h.expect_gone(pid, "dump")

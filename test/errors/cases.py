@@ -327,8 +327,8 @@ CASES = [
     ("dump_multithreaded_refused", lambda h: refused_target(
         h, ["threads", 2], ["thread"], 3,
         "if threads are supported now, drop this case and the skip of cr/threads.desc")),
-    ("dump_pipe_refused", lambda h: refused_target(
-        h, ["pipe"], ["pipe"], hint="if pipes are supported now, drop this case")),
+    ("dump_socket_refused", lambda h: refused_target(
+        h, ["socket"], ["socket"], hint="if unix sockets are supported now, drop this case")),
     ("dump_tree_refused", lambda h: refused_target(
         h, ["children", 2], ["children"],
         hint="if trees are supported now, drop this case and the skip of cr/process_tree.desc")),

@@ -8,6 +8,7 @@
  *   map PATH        PATH mapped MAP_PRIVATE (the fd closed)
  *   threads N       N more threads, each counting on its own
  *   pipe            a pipe with data queued in it
+ *   socket          a unix socketpair with data queued in it
  *   mem MIB         MIB MiB of anonymous memory filled with pseudo-random data
  *   children N      N child processes, sleeping
  *
@@ -26,6 +27,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #define MAX_THREADS	16
@@ -101,6 +103,10 @@ int main(int argc, char **argv)
 	} else if (!strcmp(args[0], "pipe") && nargs == 1) {
 		if (pipe(pfd) || write(pfd[1], PIPE_MSG, sizeof(PIPE_MSG)) != sizeof(PIPE_MSG))
 			fail("pipe: %m");
+	} else if (!strcmp(args[0], "socket") && nargs == 1) {
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, pfd) ||
+		    write(pfd[1], PIPE_MSG, sizeof(PIPE_MSG)) != sizeof(PIPE_MSG))
+			fail("socketpair: %m");
 	} else if (!strcmp(args[0], "mem") && nargs == 2) {
 		mem_len = strtoul(args[1], NULL, 0) << 20;
 		mem = mmap(NULL, mem_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -153,7 +159,7 @@ int main(int argc, char **argv)
 
 	if (pfd[0] >= 0) {
 		if (read(pfd[0], buf, sizeof(buf)) != sizeof(PIPE_MSG) || strcmp(buf, PIPE_MSG))
-			fail("the pipe lost its data");
+			fail("the %s lost its data", args[0]);
 	}
 	if (fd >= 0 && fcntl(fd, F_GETFD) < 0)
 		fail("the file fd is gone");
