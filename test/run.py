@@ -215,7 +215,7 @@ class Harness:
         self.build = os.path.abspath(build)
         self.criu = os.path.join(self.build, "bin", "criu")
         self.crit = os.path.join(self.build, "bin", "crit")
-        self.out_root = self.claim_out_root()
+        self.out_root = None            # claimed on first use: see claim_out_root()
         self.verbose = verbose
         self.cr_unavailable = None      # reason, when dump/restore are not in this build
         self.features = {}
@@ -243,6 +243,8 @@ class Harness:
 
     # -- per-test state -------------------------------------------------------------------
     def begin(self, name, timeout=DEFAULT_TIMEOUT):
+        if self.out_root is None:
+            self.out_root = self.claim_out_root()
         self.outdir = os.path.join(self.out_root, name.replace("/", "_").replace(":", "_"))
         shutil.rmtree(self.outdir, ignore_errors=True)
         os.makedirs(self.outdir)
@@ -598,7 +600,10 @@ def cr_tests(h, names, args):
     """Yields (test name, function running it) for every selected cr test and flavor."""
     for src in sorted(glob.glob(os.path.join(TOP, "test", "cr", "*.c"))):
         base = os.path.splitext(os.path.basename(src))[0]
-        desc = parse_desc(os.path.join(TOP, "test", "cr", base + ".desc"))
+        try:
+            desc = parse_desc(os.path.join(TOP, "test", "cr", base + ".desc"))
+        except (OSError, ValueError) as e:
+            desc = {"error": str(e)}
         flavors = desc.get("flavors", "plain").split()
         if args.leave_running:
             flavors = ["snapshot"]
@@ -612,6 +617,8 @@ def cr_tests(h, names, args):
 
 def make_cr_runner(h, base, flavor, desc, args):
     def run():
+        if "error" in desc:
+            raise Fail("bad .desc: %s" % desc["error"])
         if "skip" in desc and not args.run_skipped:
             raise Skip(desc["skip"])
         if flavor not in FLAVORS:
@@ -623,7 +630,10 @@ def make_cr_runner(h, base, flavor, desc, args):
                 raise Skip("criu check: feature %s missing" % feat)
         iters = args.iters or int(desc.get("iterations", "1"))
         FLAVORS[flavor](h, h.test_prog("cr", base), desc, iters)
-    run.timeout = int(desc.get("timeout", DEFAULT_TIMEOUT))
+    try:
+        run.timeout = int(desc.get("timeout", DEFAULT_TIMEOUT))
+    except ValueError:
+        run.timeout = DEFAULT_TIMEOUT
     return run
 
 
@@ -804,7 +814,7 @@ def main():
         if r.details and (r.status == "FAIL" or args.verbose):
             print("    " + r.details.rstrip().replace("\n", "\n    "), flush=True)
     reap_zombies()
-    if h.private_root and not counts["FAIL"]:
+    if h.out_root and h.private_root and not counts["FAIL"]:
         shutil.rmtree(h.out_root, ignore_errors=True)
 
     summary = "%d passed, %d failed" % (counts["PASS"], counts["FAIL"])
