@@ -170,10 +170,21 @@ static int read_task_images(struct rst_ctx *c)
 {
 	int ret;
 
+	if (c->ps->n_threads && (pid_t)c->ps->threads[0] != c->pid) {
+		pr_err("pstree.img: the first thread of pid %d is %u", c->pid, c->ps->threads[0]);
+		return -EBADMSG;
+	}
 	if (c->ps->n_threads > 1) {
-		pr_err("pid %d has %zu threads: multi-threaded restore is not supported yet",
-		       c->pid, c->ps->n_threads);
-		return -EOPNOTSUPP;
+		c->thread_cores = calloc(c->ps->n_threads - 1, sizeof(*c->thread_cores));
+		if (!c->thread_cores)
+			return -ENOMEM;
+	}
+	for (size_t i = 1; i < c->ps->n_threads; i++) {
+		ret = read_one(c->dir, IMG_CORE, c->ps->threads[i], &core_entry__descriptor,
+			       &c->thread_cores[i - 1]);
+		if (ret)
+			return ret;
+		c->nr_threads++;
 	}
 	ret = read_one(c->dir, IMG_CORE, c->pid, &core_entry__descriptor, &c->core);
 	if (!ret)
@@ -288,6 +299,9 @@ static void rst_ctx_release(struct rst_ctx *c)
 		protobuf_c_message_free_unpacked(&c->mm->base, NULL);
 	if (c->core)
 		protobuf_c_message_free_unpacked(&c->core->base, NULL);
+	while (c->nr_threads)
+		protobuf_c_message_free_unpacked(&c->thread_cores[--c->nr_threads]->base, NULL);
+	free(c->thread_cores);
 	free(c->kinds);
 	free(c->shm_fds);
 }
@@ -424,7 +438,7 @@ static int child_size_restorer(struct rst_task *t)
 	t->args_len = PAGE_ALIGN(sizeof(struct restorer_args) + mm_args_size(t) +
 				 core_args_size(t->c) + MAX_UNMAP * sizeof(struct rst_range) + 64);
 	t->rst_len = PAGE_ALIGN(restorer_blob_len) + t->args_len + RESTORER_STACK_SIZE +
-		     PAGE_ALIGN(vdso_span(t->c));
+		     t->c->nr_threads * RESTORER_THREAD_STACK + PAGE_ALIGN(vdso_span(t->c));
 	return 0;
 }
 
@@ -442,6 +456,7 @@ static int child_map_restorer(struct rst_task *t)
 		return rst_task_err(t, -errno, "cannot map the restorer at %#" PRIx64 ": %m", rst);
 	memcpy(p, restorer_blob, restorer_blob_len);
 	a = t->args = (void *)(rst + PAGE_ALIGN(restorer_blob_len));
+	t->thread_stacks = (uint64_t)a + t->args_len + RESTORER_STACK_SIZE;
 
 	a->version = RESTORER_PROTO_VERSION;
 	a->status_fd = t->status_fd;
@@ -772,35 +787,36 @@ static int rst_wait_ready(struct rst_tree *tr)
 	return 0;
 }
 
-/* Wait for the next stop of the traced task; -ESRCH if it died. */
-static int trace_wait(struct rst_ctx *c, int *ret_status)
+/* Wait for the next stop of the traced thread @tid; -ESRCH if the task died. */
+static int trace_wait(struct rst_ctx *c, pid_t tid, int *ret_status)
 {
 	int status;
 
-	while (waitpid(c->child, &status, __WALL) < 0)
+	while (waitpid(tid, &status, __WALL) < 0)
 		if (errno != EINTR)
-			return pr_err_ret(-errno, "waitpid(%d)", c->child);
+			return pr_err_ret(-errno, "waitpid(%d)", tid);
 	if (!WIFSTOPPED(status)) {
 		char how[64];
 
 		describe_status(status, how, sizeof(how));
-		pr_err("pid %d %s while criu traced it", c->pid, how);
-		c->child = 0;
+		pr_err("pid %d (thread %d) %s while criu traced it", c->pid, tid, how);
+		if (tid == c->pid)
+			c->child = 0;
 		return -ESRCH;
 	}
 	*ret_status = status;
 	return 0;
 }
 
-/* Resume to the next syscall stop; signals that stop the task on the way are passed on. */
-static int trace_next_syscall(struct rst_ctx *c, struct __ptrace_syscall_info *info)
+/* Resume to the next syscall stop; signals that stop the thread on the way are passed on. */
+static int trace_next_syscall(struct rst_ctx *c, pid_t tid, struct __ptrace_syscall_info *info)
 {
 	int status, sig = 0, ret;
 
 	for (;;) {
-		if (ptrace(PTRACE_SYSCALL, c->child, 0, sig))
-			return pr_err_ret(-errno, "ptrace(PTRACE_SYSCALL, %d)", c->child);
-		ret = trace_wait(c, &status);
+		if (ptrace(PTRACE_SYSCALL, tid, 0, sig))
+			return pr_err_ret(-errno, "ptrace(PTRACE_SYSCALL, %d)", tid);
+		ret = trace_wait(c, tid, &status);
 		if (ret)
 			return ret;
 		sig = 0;
@@ -809,12 +825,12 @@ static int trace_next_syscall(struct rst_ctx *c, struct __ptrace_syscall_info *i
 		if ((status >> 16) == 0)
 			sig = WSTOPSIG(status);
 	}
-	if (ptrace(PTRACE_GET_SYSCALL_INFO, c->child, sizeof(*info), info) <= 0)
-		return pr_err_ret(-errno, "ptrace(PTRACE_GET_SYSCALL_INFO, %d)", c->child);
+	if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof(*info), info) <= 0)
+		return pr_err_ret(-errno, "ptrace(PTRACE_GET_SYSCALL_INFO, %d)", tid);
 	return 0;
 }
 
-/* Make the stopped task run munmap() of the restorer's area at its "syscall" instruction. */
+/* Make the stopped main thread run munmap() of the restorer's area at its "syscall". */
 static int unmap_restorer(struct rst_ctx *c, const struct user_regs_struct *saved)
 {
 	struct user_regs_struct regs = *saved;
@@ -826,65 +842,100 @@ static int unmap_restorer(struct rst_ctx *c, const struct user_regs_struct *save
 	regs.orig_rax = -1;
 	regs.rdi = c->ready.self_start;
 	regs.rsi = c->ready.self_len;
-	if (ptrace(PTRACE_SETREGS, c->child, 0, &regs))
+	if (ptrace(PTRACE_SETREGS, c->pid, 0, &regs))
 		return pr_err_ret(-errno, "cannot set the registers of pid %d", c->pid);
-	ret = trace_next_syscall(c, &info);
+	ret = trace_next_syscall(c, c->pid, &info);
 	if (!ret && (info.op != PTRACE_SYSCALL_INFO_ENTRY || info.entry.nr != SYS_munmap))
 		ret = -EIO;
 	if (!ret)
-		ret = trace_next_syscall(c, &info);
+		ret = trace_next_syscall(c, c->pid, &info);
 	if (!ret && (info.op != PTRACE_SYSCALL_INFO_EXIT || info.exit.rval != 0))
 		ret = -EIO;
 	if (ret)
 		return pr_err_ret(ret, "pid %d: cannot unmap the restorer", c->pid);
-	if (ptrace(PTRACE_SETREGS, c->child, 0, saved))
+	if (ptrace(PTRACE_SETREGS, c->pid, 0, saved))
 		return pr_err_ret(-errno, "cannot set the registers of pid %d", c->pid);
 	return 0;
 }
 
-/*
- * Trace the task from its wait for our byte to the end of rt_sigreturn: then its registers are
- * its own, and the restorer can go.
- */
-static int rst_finish_one(struct rst_ctx *c)
+/* Give thread @tid its byte and follow it to the end of its rt_sigreturn. */
+static int trace_to_sigreturn(struct rst_ctx *c, pid_t tid)
 {
 	struct __ptrace_syscall_info info;
-	struct user_regs_struct regs;
-	uint64_t mask = core_sigmask(c);
-	long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL;
 	long last_nr = -1;
-	int status, ret;
 	char go = 1;
+	int ret;
 
-	/* A restored seccomp filter must filter neither the restorer's end nor our munmap. */
-	if (c->core->tc->has_seccomp_mode && c->core->tc->seccomp_mode)
-		opts |= PTRACE_O_SUSPEND_SECCOMP;
-	if (ptrace(PTRACE_SEIZE, c->child, 0, opts))
-		return pr_err_ret(-errno, "cannot trace pid %d", c->pid);
-	if (ptrace(PTRACE_INTERRUPT, c->child, 0, 0))
-		return pr_err_ret(-errno, "cannot stop pid %d", c->pid);
-	ret = trace_wait(c, &status);
-	if (ret)
-		return ret;
 	if (write(c->go_pipe[1], &go, 1) != 1)
 		return pr_err_ret(-errno, "cannot wake the restorer of pid %d", c->pid);
 	for (;;) {
-		ret = trace_next_syscall(c, &info);
+		ret = trace_next_syscall(c, tid, &info);
 		if (ret)
 			return ret;
 		if (info.op == PTRACE_SYSCALL_INFO_ENTRY)
 			last_nr = info.entry.nr;
 		else if (info.op == PTRACE_SYSCALL_INFO_EXIT && last_nr == SYS_rt_sigreturn)
-			break;
+			return 0;
 	}
-	if (ptrace(PTRACE_GETREGS, c->child, 0, &regs))
+}
+
+static pid_t thread_tid(const struct rst_ctx *c, size_t i)
+{
+	return i ? (pid_t)c->ps->threads[i] : c->pid;
+}
+
+static uint64_t thread_sigmask(const struct rst_ctx *c, size_t i)
+{
+	const ThreadCoreEntry *th;
+
+	if (!i)
+		return core_sigmask(c);
+	th = c->thread_cores[i - 1]->thread_core;
+	return th && th->has_blk_sigset ? th->blk_sigset : core_sigmask(c);
+}
+
+/*
+ * Trace every thread from its wait for our byte to the end of its rt_sigreturn, the main one
+ * last: then the registers are the task's own, and the restorer can go. The threads stay
+ * stopped until rst_finish() lets the whole tree go.
+ */
+static int rst_finish_one(struct rst_ctx *c)
+{
+	long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL;
+	size_t i, nr = c->nr_threads + 1;
+	struct user_regs_struct regs;
+	uint64_t mask;
+	int status, ret;
+
+	/* A restored seccomp filter must filter neither the restorer's end nor our munmap. */
+	if (c->core->tc->has_seccomp_mode && c->core->tc->seccomp_mode)
+		opts |= PTRACE_O_SUSPEND_SECCOMP;
+	for (i = 0; i < nr; i++) {
+		if (ptrace(PTRACE_SEIZE, thread_tid(c, i), 0, opts))
+			return pr_err_ret(-errno, "cannot trace pid %d (thread %d)", c->pid,
+					  thread_tid(c, i));
+		if (ptrace(PTRACE_INTERRUPT, thread_tid(c, i), 0, 0))
+			return pr_err_ret(-errno, "cannot stop pid %d", c->pid);
+		ret = trace_wait(c, thread_tid(c, i), &status);
+		if (ret)
+			return ret;
+	}
+	for (i = nr; i-- > 0;) {
+		ret = trace_to_sigreturn(c, thread_tid(c, i));
+		if (ret)
+			return ret;
+	}
+	if (ptrace(PTRACE_GETREGS, c->pid, 0, &regs))
 		return pr_err_ret(-errno, "cannot read the registers of pid %d", c->pid);
 	ret = unmap_restorer(c, &regs);
 	if (ret)
 		return ret;
-	/* The frame kept every signal blocked while we worked; now the task's own mask. */
-	if (ptrace(PTRACE_SETSIGMASK, c->child, sizeof(mask), &mask))
-		return pr_err_ret(-errno, "cannot set the signal mask of pid %d", c->pid);
+	/* The frames kept every signal blocked while we worked; now the task's own masks. */
+	for (i = 0; i < nr; i++) {
+		mask = thread_sigmask(c, i);
+		if (ptrace(PTRACE_SETSIGMASK, thread_tid(c, i), sizeof(mask), &mask))
+			return pr_err_ret(-errno, "cannot set the signal mask of pid %d", c->pid);
+	}
 	return 0;
 }
 
@@ -892,7 +943,7 @@ static int rst_finish_one(struct rst_ctx *c)
 static int rst_finish(struct rst_tree *tr)
 {
 	struct rst_ctx *c;
-	size_t i;
+	size_t i, j;
 	int ret;
 
 	for (i = 0; i < tr->nr; i++) {
@@ -902,8 +953,9 @@ static int rst_finish(struct rst_tree *tr)
 	}
 	for (i = 0; i < tr->nr; i++) {
 		c = &tr->tasks[i];
-		if (ptrace(PTRACE_DETACH, c->child, 0, 0))
-			return pr_err_ret(-errno, "cannot detach from pid %d", c->pid);
+		for (j = c->nr_threads + 1; j-- > 0;)
+			if (ptrace(PTRACE_DETACH, thread_tid(c, j), 0, 0))
+				return pr_err_ret(-errno, "cannot detach from pid %d", c->pid);
 		if (c->core->tc->state == TASK_STATE__TASK_STOPPED && kill(c->child, SIGSTOP))
 			return pr_err_ret(-errno, "cannot stop pid %d again", c->pid);
 		pr_info("pid %d is running", c->pid);

@@ -23,7 +23,15 @@
 #define __NR_mremap		25
 #define __NR_prctl		157
 #define __NR_arch_prctl		158
+#define __NR_set_tid_address	218
+#define __NR_futex		202
 #define __NR_exit_group		231
+#define __NR_clone3		435
+
+#define FUTEX_WAIT		0
+#define FUTEX_WAKE		1
+#define CLONE_THREAD_FLAGS	(0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000)
+#define SECCOMP_FILTER_FLAG_TSYNC 1
 #define __NR_seccomp		317
 #define __NR_rseq		334
 
@@ -89,6 +97,20 @@ __asm__(".pushsection .text.entry, \"ax\"\n"
 	"rst_syscall_ip:\n"
 	"	syscall\n"
 	"	ud2\n"
+	".globl rst_clone_thread\n"
+	".hidden rst_clone_thread\n"
+	"rst_clone_thread:\n"		/* (clone_args, size, fn, arg): fn(arg) in the child */
+	"	movq %rdx, %r8\n"
+	"	movq %rcx, %r9\n"
+	"	movl $435, %eax\n"
+	"	syscall\n"
+	"	testq %rax, %rax\n"
+	"	jnz 1f\n"
+	"	movq %r9, %rdi\n"
+	"	andq $-16, %rsp\n"
+	"	call *%r8\n"
+	"	ud2\n"
+	"1:	ret\n"
 	".globl rst_sigreturn\n"
 	".hidden rst_sigreturn\n"
 	"rst_sigreturn:\n"
@@ -100,6 +122,8 @@ __asm__(".pushsection .text.entry, \"ax\"\n"
 
 extern char rst_syscall_ip[] hidden;
 extern void rst_sigreturn(uint64_t sp) hidden __attribute__((noreturn));
+extern long rst_clone_thread(void *clone_args, uint64_t size, void (*fn)(struct rst_thread *),
+			     struct rst_thread *arg) hidden;
 void restorer_main(struct restorer_args *a) hidden __attribute__((used, noreturn));
 
 /* The compiler may emit calls to these for struct copies. */
@@ -308,28 +332,6 @@ static void set_mm(struct restorer_args *a)
 		sys1(__NR_close, a->exe_fd);
 }
 
-static void set_thread(struct restorer_args *a)
-{
-	long ret;
-
-	if (a->rseq_abi) {
-		ret = sys4(__NR_rseq, a->rseq_abi, a->rseq_len, 0, a->rseq_sig);
-		if (ret < 0)
-			fail(a, "cannot register rseq", a->rseq_abi, ret);
-	}
-	ret = sys2(__NR_arch_prctl, ARCH_SET_FS, a->fs_base);
-	if (ret < 0)
-		fail(a, "cannot set fs_base", a->fs_base, ret);
-	if (a->gs_base) {
-		ret = sys2(__NR_arch_prctl, ARCH_SET_GS, a->gs_base);
-		if (ret < 0)
-			fail(a, "cannot set gs_base", a->gs_base, ret);
-	}
-	if (a->dumpable >= 0)
-		sys2(__NR_prctl, PR_SET_DUMPABLE, a->dumpable);
-	sys2(__NR_prctl, PR_SET_PDEATHSIG, a->pdeath_sig);
-}
-
 struct rst_sock_fprog {
 	uint16_t len;
 	uint16_t pad[3];
@@ -352,10 +354,98 @@ static void set_seccomp(struct restorer_args *a)
 	for (i = 0; a->seccomp_mode == 2 && i < a->nr_seccomp; i++) {
 		prog.len = f[i].len;
 		prog.filter = (uint64_t)((char *)a + f[i].data_off);
-		ret = sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, f[i].flags, &prog);
+		ret = sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
+			   f[i].flags | (a->nr_threads ? SECCOMP_FILTER_FLAG_TSYNC : 0), &prog);
 		if (ret < 0)
 			fail(a, "cannot install a seccomp filter", 0, ret);
 	}
+}
+
+struct rst_clone_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+	uint64_t set_tid, set_tid_size, cgroup;
+};
+
+static void set_tls_rseq(struct restorer_args *a, uint64_t fs, uint64_t gs, uint64_t rseq,
+			 uint32_t rseq_len, uint32_t rseq_sig, uint64_t clear_tid)
+{
+	long ret;
+
+	if (rseq) {
+		ret = sys4(__NR_rseq, rseq, rseq_len, 0, rseq_sig);
+		if (ret < 0)
+			fail(a, "cannot register rseq", rseq, ret);
+	}
+	ret = sys2(__NR_arch_prctl, ARCH_SET_FS, fs);
+	if (ret < 0)
+		fail(a, "cannot set fs_base", fs, ret);
+	if (gs) {
+		ret = sys2(__NR_arch_prctl, ARCH_SET_GS, gs);
+		if (ret < 0)
+			fail(a, "cannot set gs_base", gs, ret);
+	}
+	if (clear_tid)
+		sys1(__NR_set_tid_address, clear_tid);
+}
+
+static void wait_go(struct restorer_args *a)
+{
+	char c;
+	long ret;
+
+	do
+		ret = sys3(__NR_read, a->go_fd, &c, 1);
+	while (ret == -EINTR);
+	if (ret != 1)
+		fail(a, "criu went away", 0, ret);
+}
+
+static __attribute__((noreturn)) void thread_main(struct rst_thread *th)
+{
+	struct restorer_args *a = (struct restorer_args *)th->args;
+
+	set_tls_rseq(a, th->fs_base, th->gs_base, th->rseq_abi, th->rseq_len, th->rseq_sig,
+		     th->clear_tid);
+	memcpy((void *)th->frame_dst, (char *)a + th->frame_off, th->frame_size);
+	__atomic_add_fetch(&a->threads_ready, 1, __ATOMIC_SEQ_CST);
+	sys3(__NR_futex, &a->threads_ready, FUTEX_WAKE, 1);
+	wait_go(a);
+	rst_sigreturn(th->frame_dst + 8);
+}
+
+/* The other threads, each with its tid; returns once all wait for criu's byte. */
+static void create_threads(struct restorer_args *a)
+{
+	struct rst_thread *th = (struct rst_thread *)((char *)a + a->threads_off);
+	struct rst_clone_args ca;
+	uint32_t i, n;
+	int64_t tid;
+	long ret;
+
+	for (i = 0; i < a->nr_threads; i++) {
+		memset(&ca, 0, sizeof(ca));
+		th[i].args = (uint64_t)a;
+		tid = th[i].tid;
+		ca.flags = CLONE_THREAD_FLAGS;
+		ca.stack = th[i].stack_top - RESTORER_THREAD_STACK;
+		ca.stack_size = RESTORER_THREAD_STACK;
+		ca.set_tid = (uint64_t)&tid;
+		ca.set_tid_size = 1;
+		ret = rst_clone_thread(&ca, sizeof(ca), thread_main, &th[i]);
+		if (ret < 0)
+			fail(a, "cannot create thread", th[i].tid, ret);
+	}
+	while ((n = __atomic_load_n(&a->threads_ready, __ATOMIC_SEQ_CST)) < a->nr_threads)
+		sys4(__NR_futex, &a->threads_ready, FUTEX_WAIT, n, 0);
+}
+
+static void set_thread(struct restorer_args *a)
+{
+	set_tls_rseq(a, a->fs_base, a->gs_base, a->rseq_abi, a->rseq_len, a->rseq_sig,
+		     a->clear_tid);
+	if (a->dumpable >= 0)
+		sys2(__NR_prctl, PR_SET_DUMPABLE, a->dumpable);
+	sys2(__NR_prctl, PR_SET_PDEATHSIG, a->pdeath_sig);
 }
 
 void restorer_main(struct restorer_args *a)
@@ -367,7 +457,6 @@ void restorer_main(struct restorer_args *a)
 		.c = RESTORER_MSG_READY,
 		.r = { a->self_start, a->self_len, (uint64_t)rst_syscall_ip },
 	};
-	char c;
 	long ret;
 
 	if (a->version != RESTORER_PROTO_VERSION)
@@ -377,19 +466,19 @@ void restorer_main(struct restorer_args *a)
 	move_vdso(a);
 	place_vmas(a);
 	memcpy((void *)a->frame_dst, (char *)a + a->frame_off, a->frame_size);
+	create_threads(a);	/* they copy their frames while the stacks are still writable */
 	protect_vmas(a);
 	set_mm(a);
 	set_thread(a);
 
-	/* criu seizes us while we wait for its byte, then follows us to rt_sigreturn. */
+	/*
+	 * criu seizes every thread while they wait for its bytes, then follows each to its
+	 * rt_sigreturn, this one last (it closes the fds the others read).
+	 */
 	ret = sys3(__NR_write, a->status_fd, &ready, sizeof(ready));
 	if (ret != sizeof(ready))
 		fail(a, "cannot tell criu we are ready", 0, ret);
-	do
-		ret = sys3(__NR_read, a->go_fd, &c, 1);
-	while (ret == -EINTR);
-	if (ret != 1)
-		fail(a, "criu went away", 0, ret);
+	wait_go(a);
 	set_seccomp(a);
 	sys1(__NR_close, a->status_fd);
 	sys1(__NR_close, a->go_fd);

@@ -230,6 +230,8 @@ struct rst_ctx {
 	struct InventoryEntry *inv;
 	struct PstreeEntry *ps;
 	struct CoreEntry *core;
+	struct CoreEntry **thread_cores;	/* threads[1..] of pstree.img, nr_threads of them */
+	size_t nr_threads;
 	struct MmEntry *mm;
 	struct FsEntry *fs;
 	struct FileEntry **files;
@@ -274,6 +276,7 @@ struct rst_task {
 	uint64_t premap_len, rst_len;
 	size_t args_len;
 	struct restorer_args *args;	/* in the restorer's area */
+	uint64_t thread_stacks;		/* the other threads' restorer stacks start here */
 	char *maps_buf;			/* owned: /proc/self/maps is read last, into this */
 	char err[RESTORER_ERR_MAX];
 };

@@ -657,6 +657,17 @@ int core_check(const struct rst_ctx *c)
 		       c->pid, xlen, c->inv->xsave_size);
 		return -EBADMSG;
 	}
+	for (size_t i = 0; i < c->nr_threads; i++) {
+		const CoreEntry *th = c->thread_cores[i];
+
+		if (th->mtype != MARCH__X86_64 || !th->thread_info ||
+		    th->thread_info->gpregs->cs != 0x33 ||
+		    th->thread_info->fpregs->area.len != xlen) {
+			pr_err("core-%u.img: not a 64-bit x86 thread core like its process's",
+			       c->ps->threads[i + 1]);
+			return -EBADMSG;
+		}
+	}
 	return 0;
 }
 
@@ -808,7 +819,73 @@ size_t core_args_size(const struct rst_ctx *c)
 
 	for (i = 0; i < tc->n_seccomp_filters; i++)
 		n += sizeof(struct rst_seccomp) + tc->seccomp_filters[i]->filter.len + 8;
+	n += c->nr_threads * (sizeof(struct rst_thread) +
+			      arch_sigframe_max_size(c->core->thread_info->fpregs->area.len) + 64);
 	return n;
+}
+
+/* The rt_sigframe of a thread with @ti, into @a at *@off; its address in the task. */
+static int core_fill_frame(struct rst_task *t, struct restorer_args *a, size_t *off,
+			   const ThreadInfoX86 *ti, uint64_t *ret_dst, uint64_t *ret_size)
+{
+	struct rst_ctx *c = t->c;
+	uint64_t xfeatures;
+	struct rst_vma *v;
+	int ret;
+
+	xfeatures = c->inv->has_xfeatures ? c->inv->xfeatures : ti->fpregs->xcr0;
+	*off = ALIGN_UP(*off, 64);
+	ret = arch_build_sigframe(ti->gpregs, ti->fpregs, xfeatures, ~0ULL, (char *)a + *off,
+				  arch_sigframe_max_size(ti->fpregs->area.len) + 64, ret_dst,
+				  ret_size);
+	if (ret)
+		return rst_task_err(t, ret, "core-%d.img: cannot build the signal frame: %s",
+				    c->pid, strerror(-ret));
+	v = mm_premapped_at(t, *ret_dst);
+	if (!v || *ret_dst + *ret_size > v->end || !(v->tmp_prot & PROT_WRITE))
+		return rst_task_err(t, -ENOSPC, "no room for the signal frame at %#" PRIx64
+				    " below sp %#" PRIx64, *ret_dst, ti->gpregs->sp);
+	return 0;
+}
+
+/* The other threads: their frames, TLS, rseq, restorer stacks. */
+static int core_fill_threads(struct rst_task *t, struct restorer_args *a, size_t *off)
+{
+	struct rst_ctx *c = t->c;
+	struct rst_thread *th;
+	size_t i;
+	int ret;
+
+	if (!c->nr_threads)
+		return 0;
+	*off = ALIGN_UP(*off, 8);
+	a->nr_threads = c->nr_threads;
+	a->threads_off = *off;
+	th = (struct rst_thread *)((char *)a + *off);
+	*off += c->nr_threads * sizeof(*th);
+	for (i = 0; i < c->nr_threads; i++) {
+		const CoreEntry *core = c->thread_cores[i];
+		const ThreadCoreEntry *tce = core->thread_core;
+
+		th[i].frame_off = ALIGN_UP(*off, 64);
+		ret = core_fill_frame(t, a, off, core->thread_info, &th[i].frame_dst,
+				      &th[i].frame_size);
+		if (ret)
+			return ret;
+		*off += th[i].frame_size;
+		th[i].fs_base = core->thread_info->gpregs->fs_base;
+		th[i].gs_base = core->thread_info->gpregs->gs_base;
+		if (tce && tce->has_rseq_abi && tce->rseq_abi) {
+			th[i].rseq_abi = tce->rseq_abi;
+			th[i].rseq_len = tce->rseq_len;
+			th[i].rseq_sig = tce->rseq_sig;
+		}
+		if (tce && tce->has_clear_tid_addr)
+			th[i].clear_tid = tce->clear_tid_addr;
+		th[i].stack_top = t->thread_stacks + (i + 1) * RESTORER_THREAD_STACK;
+		th[i].tid = c->ps->threads[i + 1];
+	}
+	return 0;
 }
 
 /* Seccomp goes last, in the restorer, after criu traces us (see struct restorer_args). */
@@ -875,21 +952,12 @@ int core_fill_args(struct rst_task *t, struct restorer_args *a, size_t *off)
 	const CoreEntry *core = c->core;
 	const ThreadInfoX86 *ti = core->thread_info;
 	const ThreadCoreEntry *th = core->thread_core;
-	uint64_t xfeatures, dst, size;
-	struct rst_vma *v;
+	uint64_t dst, size;
 	int ret;
 
-	xfeatures = c->inv->has_xfeatures ? c->inv->xfeatures : ti->fpregs->xcr0;
-	*off = ALIGN_UP(*off, 64);
-	ret = arch_build_sigframe(ti->gpregs, ti->fpregs, xfeatures, ~0ULL, (char *)a + *off,
-				  core_args_size(c), &dst, &size);
+	ret = core_fill_frame(t, a, off, ti, &dst, &size);
 	if (ret)
-		return rst_task_err(t, ret, "core-%d.img: cannot build the signal frame: %s",
-				    c->pid, strerror(-ret));
-	v = mm_premapped_at(t, dst);
-	if (!v || dst + size > v->end || !(v->tmp_prot & PROT_WRITE))
-		return rst_task_err(t, -ENOSPC, "no room for the signal frame at %#" PRIx64
-				    " below sp %#" PRIx64, dst, ti->gpregs->sp);
+		return ret;
 	a->frame_off = *off;
 	a->frame_size = size;
 	a->frame_dst = dst;
@@ -902,8 +970,13 @@ int core_fill_args(struct rst_task *t, struct restorer_args *a, size_t *off)
 		a->rseq_len = th->rseq_len;
 		a->rseq_sig = th->rseq_sig;
 	}
+	if (th && th->has_clear_tid_addr)
+		a->clear_tid = th->clear_tid_addr;
 	a->pdeath_sig = core->tc->has_pdeath_sig ? core->tc->pdeath_sig : 0;
 	a->dumpable = core->tc->has_dumpable ? (int)core->tc->dumpable :
 		      c->mm->has_dumpable ? (int)c->mm->dumpable : -1;
-	return core_fill_seccomp(t, a, off);
+	ret = core_fill_seccomp(t, a, off);
+	if (!ret)
+		ret = core_fill_threads(t, a, off);
+	return ret;
 }

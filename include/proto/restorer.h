@@ -11,10 +11,12 @@
 
 #include <stdint.h>
 
-#define RESTORER_PROTO_VERSION	2
+#define RESTORER_PROTO_VERSION	3
 
 /* Bytes of the restorer's own stack, placed right after the args area. */
 #define RESTORER_STACK_SIZE	(64 * 1024)
+/* Bytes of the stack each other thread runs the restorer on, after the main one's. */
+#define RESTORER_THREAD_STACK	(16 * 1024)
 
 /* The longest message the restorer sends back on a failure. */
 #define RESTORER_ERR_MAX	200
@@ -49,6 +51,28 @@ struct rst_seccomp {
 	uint32_t flags;		/* SECCOMP_FILTER_FLAG_* */
 };
 _Static_assert(sizeof(struct rst_seccomp) == 16, "restorer ABI changed");
+
+/*
+ * A thread other than the main one: the restorer creates it with its tid once the address
+ * space is the task's; it sets its own TLS and rseq, copies its rt_sigframe onto its stack,
+ * waits for criu's byte like the main thread and returns into the task.
+ */
+struct rst_thread {
+	uint64_t frame_off;		/* its rt_sigframe in the args, as for the main thread */
+	uint64_t frame_size;
+	uint64_t frame_dst;
+	uint64_t fs_base;
+	uint64_t gs_base;
+	uint64_t rseq_abi;		/* 0: none */
+	uint32_t rseq_len;
+	uint32_t rseq_sig;
+	uint64_t clear_tid;		/* set_tid_address(), 0: none */
+	uint64_t stack_top;		/* its restorer stack */
+	uint64_t args;			/* written by the restorer: the args' address */
+	int32_t tid;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct rst_thread) == 88, "restorer ABI changed");
 
 /* A range of criu's own address space, unmapped by the restorer. */
 struct rst_range {
@@ -116,8 +140,13 @@ struct restorer_args {
 	uint32_t seccomp_mode;		/* 0 none, 1 strict, 2 filters */
 	uint32_t nr_seccomp;		/* struct rst_seccomp at seccomp_off */
 	uint64_t seccomp_off;
+
+	uint32_t nr_threads;		/* struct rst_thread at threads_off (not the main one) */
+	uint32_t threads_ready;		/* futex: threads that are waiting for criu's byte */
+	uint64_t threads_off;
+	uint64_t clear_tid;		/* the main thread's set_tid_address(), 0: none */
 };
-_Static_assert(sizeof(struct restorer_args) == 272, "restorer ABI changed");
+_Static_assert(sizeof(struct restorer_args) == 296, "restorer ABI changed");
 
 /*
  * Sent after RESTORER_MSG_READY: where the restorer lives and the address of a "syscall"
