@@ -36,6 +36,8 @@ static const struct res_ops *const fd_kinds[] = {
 	&eventfd_ops,
 	&signalfd_ops,
 	&timerfd_ops,
+	&epoll_ops,
+	&inotify_ops,
 	&reg_file_ops,
 };
 
@@ -356,15 +358,12 @@ static int file_dump_one(struct dump_ctx *dc, struct cr_img *img, const struct r
 	return f->ops->dump(dc, &p, f->id, img);
 }
 
-int files_dump(struct dump_ctx *dc)
+/* The task's entries into @img (files.img, shared by the tasks of a tree). */
+static int files_write(struct dump_ctx *dc, struct cr_img *img)
 {
-	_cleanup_img_ struct cr_img *img = NULL;
 	size_t i;
 	int ret;
 
-	ret = img_open(dc->dir, IMG_FILES, 0, O_WRONLY, &img);
-	if (ret < 0)
-		return pr_err_ret(ret, "cannot create %s", img_dir_error(dc->dir));
 	for (i = 0; i < dc->files.nr; i++) {
 		ret = file_dump_one(dc, img, &dc->files.f[i]);
 		if (ret < 0) {
@@ -373,6 +372,22 @@ int files_dump(struct dump_ctx *dc)
 			return ret;
 		}
 	}
+	return 0;
+}
+
+int files_dump(struct dump_ctx *dc)
+{
+	_cleanup_img_ struct cr_img *img = NULL;
+	int ret;
+
+	if (dc->shared && dc->shared->files_img)
+		return files_write(dc, dc->shared->files_img);
+	ret = img_open(dc->dir, IMG_FILES, 0, O_WRONLY, &img);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot create %s", img_dir_error(dc->dir));
+	ret = files_write(dc, img);
+	if (ret < 0)
+		return ret;
 	ret = img_close(TAKE_PTR(img));
 	if (ret < 0)
 		return pr_err_ret(ret, "cannot write files.img");
@@ -646,6 +661,24 @@ static int files_post_open(struct rst_files *rf)
 	return 0;
 }
 
+/* Room for fd numbers below @base in the task (its own limits come back later). */
+static int files_limit(struct rst_files *rf)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return rst_task_err(rf->t, -errno, "getrlimit: %m");
+	if (rl.rlim_cur >= (rlim_t)rf->base + 16)
+		return 0;
+	if (rl.rlim_max < (rlim_t)rf->base + 3)
+		return rst_task_err(rf->t, -EMFILE, "fd %d is above the open files limit %llu",
+				    rf->base - 1, (unsigned long long)rl.rlim_max);
+	rl.rlim_cur = min(rl.rlim_max, (rlim_t)rf->base + 16);
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return rst_task_err(rf->t, -errno, "cannot raise the open files limit: %m");
+	return 0;
+}
+
 static int files_init(struct rst_files *rf, struct rst_task *t)
 {
 	struct rst_ctx *c = t->c;
@@ -671,7 +704,7 @@ static int files_init(struct rst_files *rf, struct rst_task *t)
 					    c->fds[i]->id);
 		f->used = true;
 	}
-	return 0;
+	return files_limit(rf);
 }
 
 static void files_release(struct rst_files *rf)
