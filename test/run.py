@@ -11,7 +11,8 @@ exit 0 and "PASS" in the outfile. test/cr/<name>.desc (optional, "key: value" li
 
     flavors: plain snapshot     which flavors to run (default: plain; also predump and
                                 pageserver: pages sent through criu page-server;
-                                stopped: dumped while SIGSTOPped, must come back stopped)
+                                stopped: dumped while SIGSTOPped, must come back stopped;
+                                restore2: the same images restored twice, one after the other)
     iterations: N               dump/restore cycles before SIGTERM (plain flavor)
     dump_opts: ...              extra options for criu dump
     restore_opts: ...           extra options for criu restore
@@ -282,6 +283,8 @@ class Harness:
                                timeout=self.remaining(cap))
         except subprocess.TimeoutExpired:
             raise Fail("criu %s timed out" % args[0])
+        except OSError as e:
+            raise Fail("cannot run %s: %s" % (self.criu, e))
         out = p.stdout.decode(errors="replace")
         logtext = ""
         if images and log:
@@ -549,6 +552,28 @@ def cr_pageserver(h, prog, desc, iters):
     h.finish_test(pid, outfile)
 
 
+def cr_restore2(h, prog, desc, iters):
+    """Dump once, restore and finish the test, then restore the same images again and finish
+    it again: restore must not use up or change the images (one warm image set, many
+    restores). The outfile is cut back to its size at dump time before the second restore."""
+    pidfile, outfile = h.path("test.pid"), h.path("test.out")
+    pid = h.spawn(prog, outfile=outfile, pidfile=pidfile)
+    dump_opts = shlex.split(desc.get("dump_opts", ""))
+    rst_opts = shlex.split(desc.get("restore_opts", ""))
+    images = h.path("img")
+    h.dump(pid, images, dump_opts)
+    h.expect_gone(pid, "dump")
+    out_size = os.path.getsize(outfile)
+    for rnd in (1, 2):
+        if rnd == 2:
+            os.truncate(outfile, out_size)
+        rpidfile = h.path("restore.pid")
+        h.restore(images, rpidfile, rst_opts, log="restore-%d.log" % rnd)
+        h.restored_pid(rpidfile, pid)
+        h.expect_running(pid, "restore %d" % rnd)
+        h.finish_test(pid, outfile)
+
+
 def proc_state(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:
@@ -592,7 +617,7 @@ def cr_stopped(h, prog, desc, iters):
     h.finish_test(pid, outfile)
 
 
-FLAVORS = {"stopped": cr_stopped, "plain": cr_plain, "snapshot": cr_snapshot, "predump": cr_predump,
+FLAVORS = {"restore2": cr_restore2, "stopped": cr_stopped, "plain": cr_plain, "snapshot": cr_snapshot, "predump": cr_predump,
            "pageserver": cr_pageserver}
 
 
