@@ -38,6 +38,7 @@ static const struct res_ops *const fd_kinds[] = {
 	&timerfd_ops,
 	&epoll_ops,
 	&inotify_ops,
+	&memfd_ops,
 	&reg_file_ops,
 };
 
