@@ -25,6 +25,7 @@
 #define __NR_arch_prctl		158
 #define __NR_set_tid_address	218
 #define __NR_futex		202
+#define __NR_rt_tgsigqueueinfo	297
 #define __NR_exit_group		231
 #define __NR_clone3		435
 
@@ -407,6 +408,14 @@ static __attribute__((noreturn)) void thread_main(struct rst_thread *th)
 	set_tls_rseq(a, th->fs_base, th->gs_base, th->rseq_abi, th->rseq_len, th->rseq_sig,
 		     th->clear_tid);
 	memcpy((void *)th->frame_dst, (char *)a + th->frame_off, th->frame_size);
+	/* A thread may queue any siginfo to itself; all signals are blocked until sigreturn. */
+	for (uint32_t i = 0; i < th->nr_siginfo; i++) {
+		const int32_t *si = (const int32_t *)((char *)a + th->siginfo_off + i * 128);
+		long ret = sys4(__NR_rt_tgsigqueueinfo, th->tgid, th->tid, si[0], si);
+
+		if (ret < 0)
+			fail(a, "cannot queue a pending signal of a thread", th->tid, ret);
+	}
 	__atomic_add_fetch(&a->threads_ready, 1, __ATOMIC_SEQ_CST);
 	sys3(__NR_futex, &a->threads_ready, FUTEX_WAKE, 1);
 	wait_go(a);

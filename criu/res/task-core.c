@@ -821,6 +821,9 @@ size_t core_args_size(const struct rst_ctx *c)
 		n += sizeof(struct rst_seccomp) + tc->seccomp_filters[i]->filter.len + 8;
 	n += c->nr_threads * (sizeof(struct rst_thread) +
 			      arch_sigframe_max_size(c->core->thread_info->fpregs->area.len) + 64);
+	for (i = 0; i < c->nr_threads; i++)
+		if (c->thread_cores[i]->thread_core)
+			n += c->thread_cores[i]->thread_core->n_siginfo * 128 + 8;
 	return n;
 }
 
@@ -848,7 +851,28 @@ static int core_fill_frame(struct rst_task *t, struct restorer_args *a, size_t *
 	return 0;
 }
 
-/* The other threads: their frames, TLS, rseq, restorer stacks. */
+/* A thread's pending signals, queued by the thread itself in the restorer. */
+static int core_fill_thread_siginfo(struct rst_task *t, struct restorer_args *a, size_t *off,
+				    const ThreadCoreEntry *tce, struct rst_thread *th)
+{
+	size_t j;
+
+	if (!tce || !tce->n_siginfo)
+		return 0;
+	*off = ALIGN_UP(*off, 8);
+	th->siginfo_off = *off;
+	th->nr_siginfo = tce->n_siginfo;
+	for (j = 0; j < tce->n_siginfo; j++) {
+		if (tce->siginfo[j].len != 128)
+			return rst_task_err(t, -EBADMSG, "core-%d.img: a pending signal of %zu bytes",
+					    th->tid, tce->siginfo[j].len);
+		memcpy((char *)a + *off, tce->siginfo[j].data, 128);
+		*off += 128;
+	}
+	return 0;
+}
+
+/* The other threads: their frames, TLS, rseq, restorer stacks, pending signals. */
 static int core_fill_threads(struct rst_task *t, struct restorer_args *a, size_t *off)
 {
 	struct rst_ctx *c = t->c;
@@ -884,6 +908,10 @@ static int core_fill_threads(struct rst_task *t, struct restorer_args *a, size_t
 			th[i].clear_tid = tce->clear_tid_addr;
 		th[i].stack_top = t->thread_stacks + (i + 1) * RESTORER_THREAD_STACK;
 		th[i].tid = c->ps->threads[i + 1];
+		th[i].tgid = c->pid;
+		ret = core_fill_thread_siginfo(t, a, off, tce, &th[i]);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }

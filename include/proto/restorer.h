@@ -70,9 +70,12 @@ struct rst_thread {
 	uint64_t stack_top;		/* its restorer stack */
 	uint64_t args;			/* written by the restorer: the args' address */
 	int32_t tid;
+	int32_t tgid;
+	uint64_t siginfo_off;		/* its pending signals: nr_siginfo raw 128-byte siginfo_t */
+	uint32_t nr_siginfo;
 	uint32_t pad;
 };
-_Static_assert(sizeof(struct rst_thread) == 88, "restorer ABI changed");
+_Static_assert(sizeof(struct rst_thread) == 104, "restorer ABI changed");
 
 /* A range of criu's own address space, unmapped by the restorer. */
 struct rst_range {
