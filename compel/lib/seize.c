@@ -62,9 +62,8 @@ static int wait_seized(pid_t tid, enum compel_task_state *ret_state)
 	return -EAGAIN;
 }
 
-COMPEL_API int compel_seize(pid_t tid, enum compel_task_state *ret_state)
+COMPEL_API int compel_seize_catch(pid_t tid, enum compel_task_state *ret_state)
 {
-	enum compel_task_state state = COMPEL_TASK_ALIVE;
 	int st, ret;
 
 	st = task_state(tid);
@@ -92,6 +91,15 @@ COMPEL_API int compel_seize(pid_t tid, enum compel_task_state *ret_state)
 		ptrace(PTRACE_DETACH, tid, NULL, NULL);
 		return ret;
 	}
+	*ret_state = COMPEL_TASK_ALIVE;
+	return 0;
+}
+
+COMPEL_API int compel_seize_wait(pid_t tid, enum compel_task_state *ret_state)
+{
+	enum compel_task_state state = COMPEL_TASK_ALIVE;
+	int ret;
+
 	ret = wait_seized(tid, &state);
 	if (ret) {
 		ptrace(PTRACE_DETACH, tid, NULL, NULL);
@@ -100,6 +108,20 @@ COMPEL_API int compel_seize(pid_t tid, enum compel_task_state *ret_state)
 	cl_debug("seized %d (%s)", tid, state == COMPEL_TASK_STOPPED ? "stopped" : "alive");
 	*ret_state = state;
 	return 0;
+}
+
+COMPEL_API int compel_seize(pid_t tid, enum compel_task_state *ret_state)
+{
+	enum compel_task_state state;
+	int ret;
+
+	ret = compel_seize_catch(tid, &state);
+	if (ret || state != COMPEL_TASK_ALIVE) {
+		if (!ret)
+			*ret_state = state;
+		return ret;
+	}
+	return compel_seize_wait(tid, ret_state);
 }
 
 /*

@@ -55,6 +55,16 @@ enum compel_task_state {
  */
 COMPEL_API int compel_seize(pid_t tid, enum compel_task_state *ret_state);
 
+/*
+ * compel_seize() in two halves, for tasks that cannot stop yet (frozen by the cgroup freezer):
+ * compel_seize_catch() attaches and asks for the stop without waiting (a zombie or dead task is
+ * reported in *@ret_state as compel_seize() does, COMPEL_TASK_ALIVE otherwise);
+ * compel_seize_wait() then waits for that stop and says what the task was doing. Either detaches
+ * on failure. Return 0 or -errno.
+ */
+COMPEL_API int compel_seize_catch(pid_t tid, enum compel_task_state *ret_state);
+COMPEL_API int compel_seize_wait(pid_t tid, enum compel_task_state *ret_state);
+
 /**
  * Let a seized thread go exactly as it was: detached, running again, or still in group stop
  * when @state is COMPEL_TASK_STOPPED. Returns 0 or -errno.
@@ -160,6 +170,14 @@ COMPEL_API int compel_get_regs(struct compel_ctl *ctl, struct user_regs_struct *
 COMPEL_API int compel_get_xsave(struct compel_ctl *ctl, const void **ret_xsave,
 				size_t *ret_xsave_size);
 COMPEL_API int compel_get_sigmask(struct compel_ctl *ctl, uint64_t *ret_mask);
+
+/**
+ * Set @regs (of a thread stopped by seize, inside an interrupted syscall) up the way the kernel
+ * would on its way back to user space: -ERESTARTSYS/-ERESTARTNOINTR/-ERESTARTNOHAND restart the
+ * syscall (ip back by 2, ax = orig_ax), -ERESTART_RESTARTBLOCK calls restart_syscall. For the
+ * registers of threads that resume through rt_sigreturn, which never restarts anything.
+ */
+COMPEL_API void compel_fixup_restart(struct user_regs_struct *regs);
 
 /**
  * Stop the daemon, unmap the blob and the shared area from the task, restore its registers,

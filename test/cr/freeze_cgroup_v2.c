@@ -1,0 +1,4 @@
+/* A task in a cgroup v2 cgroup, dumped with --freeze-cgroup (see freeze_cgroup.h). */
+#define CG_ROOT	"/sys/fs/cgroup/unified"
+#define CG_NAME	"zdtm-freeze-v2"
+#include "freeze_cgroup.h"
