@@ -371,6 +371,8 @@ class Harness:
                        (what, pid, describe_status(status)))
         if pid_exists(pid):
             raise Fail("/proc/%d still exists after %s" % (pid, what))
+        # The rest of a killed tree was reparented to us (a subreaper): free its pids now.
+        reap_zombies()
 
     def expect_running(self, pid, what):
         try:
@@ -505,9 +507,14 @@ def start_page_server(h, images, log):
     cmd = [h.criu, "page-server", "-D", images, "--port", str(port), "-v4", "-o", log,
            "--status-fd", str(wfd)]
     h.logs.append(os.path.join(images, log))
-    srv = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, pass_fds=(wfd,), cwd=h.outdir)
-    os.close(wfd)
+    try:
+        srv = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, pass_fds=(wfd,), cwd=h.outdir)
+    except OSError as e:
+        os.close(rfd)
+        raise Fail("cannot run %s: %s" % (h.criu, e))
+    finally:
+        os.close(wfd)
     try:
         ready, _, _ = select.select([rfd], [], [], h.remaining(10))
         if not ready or not os.read(rfd, 1):
