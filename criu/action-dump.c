@@ -1,10 +1,15 @@
 /*
- * criu dump -t PID -D DIR: checkpoint one single-threaded process without children.
+ * criu dump -t PID -D DIR: checkpoint the process tree under PID, every thread of every task.
  *
- * A table of steps run in order by a small loop; when one fails, the undo steps of those run so
- * far run in reverse order: the parasite is cured and the task released exactly as it was
- * (stopped if it was stopped), and inventory.img stays "incomplete". Ordering only: the work
- * is done by criu/res/ (collect from /proc, then write images) and criu/core/.
+ * Two step tables run by small loops. The tree's steps: validate the root, freeze the cgroup
+ * (--freeze-cgroup), seize the whole tree (core/seize.c), check its sessions and groups, dump
+ * each live task, write the tree's images (zombies, files.img, pstree.img), mark the set
+ * complete, then kill the tree or let it run. Inside "tasks", the per-task steps run once per
+ * live process, parents first. When a step fails, the undo steps of those run so far run in
+ * reverse order: the failing task is cured (the tasks dumped before it were cured at the end
+ * of their pass), every seized thread is released exactly as it was (stopped if it was
+ * stopped), the cgroup is put back, and inventory.img stays "incomplete". Ordering only: the
+ * work is done by criu/res/ and criu/core/.
  */
 #define LOG_PREFIX "dump: "
 #include "actions.h"
@@ -17,15 +22,16 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/ptrace.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 
 #include "common/compiler.h"
 #include "common/page.h"
+#include "core/freezer.h"
 #include "core/image.h"
 #include "core/log.h"
 #include "core/parasite.h"
+#include "core/pstree.h"
+#include "core/seize.h"
 #include "images/inventory.pb-c.h"
 #include "opts.h"
 #include "res/res.h"
@@ -36,10 +42,31 @@
 
 #define PF_KTHREAD	0x00200000
 
-struct dump_step {
+/* The whole dump: the tree, what its tasks share, a context per task. */
+struct dump_tree {
+	const struct cr_opts *opts;	/* borrowed */
+	pid_t root;
+	struct img_dir *dir;		/* owned */
+	struct freezer *freezer;	/* owned: --freeze-cgroup, or NULL */
+	struct pstree tree;		/* owned */
+	struct dump_ctx *tasks;		/* owned, one per tree item (zombies: pid only) */
+	size_t nr_dumped;		/* tasks whose per-task pass is complete */
+	struct dump_shared shared;	/* owned */
+	uint64_t nr_pages, pages_written;
+	uint64_t xfeatures;		/* of the last task dumped (one CPU: all the same) */
+	uint32_t xsave_size;
+};
+
+struct task_step {
 	const char *name;
 	int (*run)(struct dump_ctx *dc);
 	void (*undo)(struct dump_ctx *dc);	/* may be NULL; must cope with a failed run */
+};
+
+struct tree_step {
+	const char *name;
+	int (*run)(struct dump_tree *dt);
+	void (*undo)(struct dump_tree *dt);	/* may be NULL; must cope with a failed run */
 };
 
 void dump_ctx_release(struct dump_ctx *dc)
@@ -55,18 +82,19 @@ void dump_ctx_release(struct dump_ctx *dc)
 	dc->nr_fds = 0;
 	page_runs_release(&dc->runs);
 	core_release(dc);
+	freezer_free(dc->freezer);
+	creds_release(dc);
+	dc->freezer = NULL;
 	free(dc->shared_si);
 	dc->shared_si = NULL;
 	free(dc->thread_si);
 	dc->thread_si = NULL;
 }
 
-/* ---- validation: nothing touches the task before it passes ---- */
+/* ---- validation: nothing touches the tree before its root passes ---- */
 
 static int check_task(pid_t pid, const struct proc_stat *st, const struct proc_status *status)
 {
-	int nr;
-
 	if (st->state == 'Z' || st->state == 'X') {
 		pr_err("task %d is a zombie: nothing to dump", pid);
 		return -ESRCH;
@@ -79,57 +107,43 @@ static int check_task(pid_t pid, const struct proc_stat *st, const struct proc_s
 		pr_err("task %d is a thread of process %d: dump the process", pid, status->tgid);
 		return -EINVAL;
 	}
-	nr = proc_count_threads(pid);
-	if (nr < 0)
-		return pr_err_ret(nr, "cannot list the threads of task %d", pid);
-	if (nr > 1) {
-		pr_err("task %d has %d threads: multi-threaded tasks are not supported yet", pid, nr);
-		return -EOPNOTSUPP;
-	}
-	nr = proc_count_children(pid);
-	if (nr < 0)
-		return pr_err_ret(nr, "cannot list the children of task %d", pid);
-	if (nr > 0) {
-		pr_err("task %d has %d children: process trees are not supported yet", pid, nr);
-		return -EOPNOTSUPP;
-	}
 	return 0;
 }
 
-static int step_validate(struct dump_ctx *dc)
+static int step_validate(struct dump_tree *dt)
 {
 	struct proc_status status;
 	struct proc_stat st;
 	int ret;
 
-	if (dc->pid <= 0) {
+	if (dt->root <= 0) {
 		pr_err("no task to dump: use -t PID");
 		return -EINVAL;
 	}
-	if (dc->pid == getpid() || dc->pid == getppid()) {
-		pr_err("task %d is criu itself or its parent: cannot dump it", dc->pid);
+	if (dt->root == getpid() || dt->root == getppid()) {
+		pr_err("task %d is criu itself or its parent: cannot dump it", dt->root);
 		return -EINVAL;
 	}
-	ret = proc_parse_stat(dc->pid, &st);
+	ret = proc_parse_stat(dt->root, &st);
 	if (ret == -ENOENT) {
-		pr_err("task %d does not exist", dc->pid);
+		pr_err("task %d does not exist", dt->root);
 		return -ESRCH;
 	}
 	if (ret < 0)
-		return pr_err_ret(ret, "cannot parse /proc/%d/stat", dc->pid);
-	ret = proc_parse_status(dc->pid, &status);
+		return pr_err_ret(ret, "cannot parse /proc/%d/stat", dt->root);
+	ret = proc_parse_status(dt->root, &status);
 	if (ret < 0)
-		return pr_err_ret(ret, "cannot parse /proc/%d/status", dc->pid);
+		return pr_err_ret(ret, "cannot parse /proc/%d/status", dt->root);
 	if (status.tracer_pid) {
-		pr_err("task %d is traced by %d: cannot seize it", dc->pid, status.tracer_pid);
+		pr_err("task %d is traced by %d: cannot seize it", dt->root, status.tracer_pid);
 		return -EBUSY;
 	}
-	return check_task(dc->pid, &st, &status);
+	return check_task(dt->root, &st, &status);
 }
 
 /* ---- inventory ---- */
 
-static int inventory_write(struct dump_ctx *dc, bool complete)
+static int inventory_write(struct dump_tree *dt, bool complete)
 {
 	InventoryEntry e = INVENTORY_ENTRY__INIT;
 	struct cr_img *img = NULL;
@@ -138,7 +152,7 @@ static int inventory_write(struct dump_ctx *dc, bool complete)
 	int ret;
 
 	e.img_version = IMG_VERSION;
-	e.root_pid = dc->pid;
+	e.root_pid = dt->root;
 	e.kind = DUMP_KIND__DUMP;
 	e.complete = complete;
 	e.criu_version = CRIU_VERSION;
@@ -146,17 +160,17 @@ static int inventory_write(struct dump_ctx *dc, bool complete)
 		if (uname(&uts) == 0)
 			e.kernel_release = uts.release;
 		e.has_xfeatures = true;
-		e.xfeatures = dc->xfeatures;
+		e.xfeatures = dt->xfeatures;
 		e.has_xsave_size = true;
-		e.xsave_size = dc->xsave_size;
+		e.xsave_size = dt->xsave_size;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		e.has_dump_time_ns = true;
 		e.dump_time_ns = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 	}
 
-	ret = img_open(dc->dir, IMG_INVENTORY, 0, O_WRONLY, &img);
+	ret = img_open(dt->dir, IMG_INVENTORY, 0, O_WRONLY, &img);
 	if (ret < 0)
-		return pr_err_ret(ret, "cannot create %s", img_dir_error(dc->dir));
+		return pr_err_ret(ret, "cannot create %s", img_dir_error(dt->dir));
 	ret = img_write(img, &e.base);
 	if (ret < 0) {
 		pr_err_ret(ret, "cannot write %s", img_error(img));
@@ -169,55 +183,102 @@ static int inventory_write(struct dump_ctx *dc, bool complete)
 	return 0;
 }
 
-static int step_images(struct dump_ctx *dc)
+static int step_images(struct dump_tree *dt)
 {
 	int ret;
 
-	ret = img_dir_open(dc->opts->images_dir, true, &dc->dir);
+	ret = img_dir_open(dt->opts->images_dir, true, &dt->dir);
 	if (ret < 0)
 		return pr_err_ret(ret, "cannot open the images directory '%s'",
-				  dc->opts->images_dir);
-	return inventory_write(dc, false);
+				  dt->opts->images_dir);
+	return inventory_write(dt, false);
 }
 
-static int step_inventory_complete(struct dump_ctx *dc)
+static int step_inventory_complete(struct dump_tree *dt)
 {
-	return inventory_write(dc, true);
+	return inventory_write(dt, true);
 }
 
-/* ---- seize and release ---- */
+/* ---- freeze, seize and release ---- */
 
-static int step_seize(struct dump_ctx *dc)
+/* --freeze-cgroup: freeze the tree's cgroup; seizing thaws it once every task is seized. */
+static int step_freeze(struct dump_tree *dt)
 {
 	int ret;
 
-	ret = compel_seize(dc->pid, &dc->seize_state);
+	if (!dt->opts->freeze_cgroup)
+		return 0;
+	ret = freezer_open(dt->opts->freeze_cgroup, dt->opts->timeout, &dt->freezer);
 	if (ret < 0)
-		return pr_err_ret(ret, "cannot seize task %d", dc->pid);
-	if (dc->seize_state == COMPEL_TASK_ZOMBIE || dc->seize_state == COMPEL_TASK_DEAD) {
-		pr_err("task %d exited before it could be seized", dc->pid);
-		return -ESRCH;
+		return ret;
+	ret = freezer_check_task(dt->freezer, dt->root);
+	if (ret == -ESRCH) {
+		pr_err("task %d is not in the freeze cgroup '%s'", dt->root,
+		       freezer_path(dt->freezer));
+		return -EINVAL;
 	}
-	dc->seized = true;
-	pr_info("seized task %d (%s)", dc->pid,
-		dc->seize_state == COMPEL_TASK_STOPPED ? "stopped" : "running");
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot read /proc/%d/cgroup", dt->root);
+	return freezer_freeze(dt->freezer);
+}
+
+/* The cgroup as it was before the dump: thawed (or frozen again if it was frozen). */
+static void undo_freeze(struct dump_tree *dt)
+{
+	if (dt->freezer)
+		freezer_restore(dt->freezer);
+}
+
+static int step_unfreeze(struct dump_tree *dt)
+{
+	return dt->freezer ? freezer_restore(dt->freezer) : 0;
+}
+
+static int step_seize(struct dump_tree *dt)
+{
+	int ret;
+
+	ret = seize_tree(dt->root, &dt->tree, dt->freezer);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot seize the tree of task %d", dt->root);
 	return 0;
 }
 
-static void undo_seize(struct dump_ctx *dc)
+static void undo_seize(struct dump_tree *dt)
 {
-	int ret;
-
-	if (!dc->seized)
-		return;
-	ret = compel_release(dc->pid, dc->seize_state);
-	if (ret < 0)
-		pr_err_ret(ret, "cannot release task %d", dc->pid);
-	else
-		pr_info("released task %d %s", dc->pid,
-			dc->seize_state == COMPEL_TASK_STOPPED ? "stopped" : "running");
-	dc->seized = false;
+	seize_release_all(&dt->tree);
 }
+
+/*
+ * Sessions and process groups come back only if their leader comes back: each must be led by
+ * a task of the tree, or be the root's own (then criu's, or its caller's, at restore time).
+ */
+static int step_check_tree(struct dump_tree *dt)
+{
+	const struct pstree_item *root = &dt->tree.items[0];
+	size_t i;
+
+	for (i = 0; i < dt->tree.nr; i++) {
+		const struct pstree_item *it = &dt->tree.items[i];
+
+		if (it->sid != root->sid && !pstree_leads_session(&dt->tree, it->sid)) {
+			pr_err("task %d is in session %d, whose leader is outside the tree: "
+			       "cannot be restored", it->pid, it->sid);
+			return -EOPNOTSUPP;
+		}
+		if (it->pgid != root->pgid && !pstree_leads_group(&dt->tree, it->pgid)) {
+			pr_err("task %d is in process group %d, whose leader is outside the tree: "
+			       "cannot be restored", it->pid, it->pgid);
+			return -EOPNOTSUPP;
+		}
+	}
+	dt->tasks = calloc(dt->tree.nr, sizeof(*dt->tasks));
+	if (!dt->tasks)
+		return -ENOMEM;
+	return 0;
+}
+
+/* ---- one task: the per-task steps ---- */
 
 /* Now that it cannot change any more, look at the task again. */
 static int step_proc(struct dump_ctx *dc)
@@ -232,8 +293,6 @@ static int step_proc(struct dump_ctx *dc)
 		return pr_err_ret(ret, "cannot parse /proc/%d/status", dc->pid);
 	return check_task(dc->pid, &dc->stat, &dc->status);
 }
-
-/* ---- the parasite ---- */
 
 /* What needs a syscall run in the task, before the parasite is there (compel refuses then). */
 static int step_remote(struct dump_ctx *dc)
@@ -289,47 +348,13 @@ static int step_cure(struct dump_ctx *dc)
 	return parasite_cure(ctl);
 }
 
-/* ---- the end: kill the task or let it run ---- */
-
-static int kill_task(struct dump_ctx *dc)
-{
-	int status;
-
-	if (kill(dc->pid, SIGKILL) < 0)
-		return pr_err_ret(-errno, "cannot kill task %d", dc->pid);
-	/* We are its tracer: collect its exit, which hands it over to its parent. */
-	for (;;) {
-		if (waitpid(dc->pid, &status, __WALL) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (WIFEXITED(status) || WIFSIGNALED(status))
-			break;
-		if (WIFSTOPPED(status))
-			ptrace(PTRACE_CONT, dc->pid, NULL, NULL);
-	}
-	dc->seized = false;
-	pr_info("killed task %d", dc->pid);
-	return 0;
-}
-
-static int step_finish(struct dump_ctx *dc)
-{
-	if (!dc->opts->leave_running)
-		return kill_task(dc);
-	undo_seize(dc);
-	return 0;
-}
-
-static const struct dump_step dump_steps[] = {
-	{ "validate",		step_validate,		NULL },
-	{ "images",		step_images,		NULL },
-	{ "seize",		step_seize,		undo_seize },
+static const struct task_step task_steps[] = {
 	{ "proc",		step_proc,		NULL },
+	{ "creds",		creds_collect,		NULL },
 	{ "limits, seccomp",	core_collect_task,	NULL },
 	{ "mm",			mm_collect,		NULL },
 	{ "remote syscalls",	step_remote,		NULL },
+	{ "threads",		core_collect_threads,	NULL },
 	{ "ptrace state",	core_collect_ptrace,	NULL },
 	{ "fs",			fs_collect,		NULL },
 	{ "files",		files_collect,		NULL },
@@ -339,14 +364,164 @@ static const struct dump_step dump_steps[] = {
 	{ "drain fds",		files_drain,		NULL },
 	{ "pages",		pages_dump,		NULL },
 	{ "core",		core_dump,		NULL },
+	{ "thread cores",	core_dump_threads,	NULL },
 	{ "mm image",		mm_dump,		NULL },
 	{ "files image",	files_dump,		NULL },
 	{ "fdinfo image",	fdinfo_dump,		NULL },
 	{ "fs image",		fs_dump,		NULL },
-	{ "pstree image",	pstree_dump,		NULL },
 	{ "cure",		step_cure,		NULL },
-	{ "finish",		step_finish,		NULL },
+};
+
+static int task_run(struct dump_ctx *dc)
+{
+	size_t i, failed;
+	int ret = 0;
+
+	for (i = 0; i < ARRAY_SIZE(task_steps); i++) {
+		pr_debug("task %d: step '%s'", dc->pid, task_steps[i].name);
+		ret = task_steps[i].run(dc);
+		if (ret < 0)
+			break;
+	}
+	if (ret >= 0)
+		return 0;
+
+	failed = i;
+	pr_err("dump of task %d failed at step '%s': %s", dc->pid, task_steps[failed].name,
+	       strerror(-ret));
+	for (i = failed + 1; i-- > 0;)
+		if (task_steps[i].undo)
+			task_steps[i].undo(dc);
+	return ret;
+}
+
+/* The per-task steps for each live task, parents first; ids of files.img continue across them. */
+static int step_tasks(struct dump_tree *dt)
+{
+	uint32_t next_id = 0;
+	size_t i, j;
+	int ret;
+
+	for (i = 0; i < dt->tree.nr; i++) {
+		struct pstree_item *it = &dt->tree.items[i];
+		struct dump_ctx *dc = &dt->tasks[i];
+
+		dc->opts = dt->opts;
+		dc->pid = it->pid;
+		dc->dir = dt->dir;
+		dc->shared = &dt->shared;
+		if (it->zombie)
+			continue;
+		dc->tids = calloc(it->nr_threads, sizeof(*dc->tids));
+		if (!dc->tids)
+			return -ENOMEM;
+		for (j = 0; j < it->nr_threads; j++)
+			dc->tids[j] = it->threads[j].tid;
+		dc->nr_tids = it->nr_threads;
+		dc->seized = true;
+		dc->seize_state = it->threads[0].state;
+		dc->files.id_base = next_id;
+		ret = task_run(dc);
+		if (ret < 0)
+			return ret;
+		next_id = dc->files.id_base + dc->files.nr;
+		dt->nr_pages += dc->runs.nr_pages;
+		dt->pages_written += dc->pages_written;
+		dt->xfeatures = dc->xfeatures;
+		dt->xsave_size = dc->xsave_size;
+		dt->nr_dumped++;
+	}
+	return 0;
+}
+
+/* ---- the tree's images ---- */
+
+static int step_files_img(struct dump_tree *dt)
+{
+	int ret;
+
+	ret = img_open(dt->dir, IMG_FILES, 0, O_WRONLY, &dt->shared.files_img);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot create %s", img_dir_error(dt->dir));
+	return 0;
+}
+
+static void undo_files_img(struct dump_tree *dt)
+{
+	img_close(dt->shared.files_img);
+	dt->shared.files_img = NULL;
+}
+
+static int step_files_img_close(struct dump_tree *dt)
+{
+	int ret;
+
+	ret = img_close(dt->shared.files_img);
+	dt->shared.files_img = NULL;
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot write files.img");
+	return 0;
+}
+
+static int step_zombies(struct dump_tree *dt)
+{
+	struct proc_stat st;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < dt->tree.nr; i++) {
+		const struct pstree_item *it = &dt->tree.items[i];
+
+		if (!it->zombie)
+			continue;
+		ret = proc_parse_stat(it->pid, &st);
+		if (ret < 0)
+			return pr_err_ret(ret, "cannot parse /proc/%d/stat", it->pid);
+		ret = core_dump_zombie(dt->dir, it->pid, st.comm, it->exit_code);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static int step_pstree(struct dump_tree *dt)
+{
+	int ret;
+
+	ret = pstree_write(&dt->tree, dt->dir);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot write pstree.img");
+	return 0;
+}
+
+/* ---- the end: kill the tree or let it run ---- */
+
+static int step_finish(struct dump_tree *dt)
+{
+	if (!dt->opts->leave_running)
+		return seize_kill_all(&dt->tree);
+	seize_release_all(&dt->tree);
+	return 0;
+}
+
+/*
+ * The set is marked complete before the tree is killed: should criu die in between, the tree
+ * still runs (and a restore would find its pids taken), never the other way round.
+ */
+static const struct tree_step tree_steps[] = {
+	{ "validate",		step_validate,		NULL },
+	{ "images",		step_images,		NULL },
+	{ "freeze",		step_freeze,		undo_freeze },
+	{ "seize",		step_seize,		undo_seize },
+	{ "check tree",		step_check_tree,	NULL },
+	{ "files.img",		step_files_img,		undo_files_img },
+	{ "tasks",		step_tasks,		NULL },
+	{ "files.img close",	step_files_img_close,	NULL },
+	{ "zombies",		step_zombies,		NULL },
+	{ "pstree image",	step_pstree,		NULL },
 	{ "inventory",		step_inventory_complete, NULL },
+	{ "finish",		step_finish,		NULL },
+	{ "freeze cgroup",	step_unfreeze,		NULL },
 };
 
 static double elapsed(const struct timespec *t0)
@@ -357,14 +532,14 @@ static double elapsed(const struct timespec *t0)
 	return (t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-static int dump_run(struct dump_ctx *dc)
+static int dump_run(struct dump_tree *dt)
 {
 	size_t i, failed;
 	int ret = 0;
 
-	for (i = 0; i < ARRAY_SIZE(dump_steps); i++) {
-		pr_debug("step '%s'", dump_steps[i].name);
-		ret = dump_steps[i].run(dc);
+	for (i = 0; i < ARRAY_SIZE(tree_steps); i++) {
+		pr_debug("step '%s'", tree_steps[i].name);
+		ret = tree_steps[i].run(dt);
 		if (ret < 0)
 			break;
 	}
@@ -372,27 +547,49 @@ static int dump_run(struct dump_ctx *dc)
 		return 0;
 
 	failed = i;
-	pr_err("dump of task %d failed at step '%s': %s", dc->pid, dump_steps[failed].name,
-	       strerror(-ret));
+	pr_err("dump of the tree of task %d failed at step '%s': %s", dt->root,
+	       tree_steps[failed].name, strerror(-ret));
 	for (i = failed + 1; i-- > 0;)
-		if (dump_steps[i].undo)
-			dump_steps[i].undo(dc);
+		if (tree_steps[i].undo)
+			tree_steps[i].undo(dt);
 	return ret;
+}
+
+static void dump_tree_release(struct dump_tree *dt)
+{
+	size_t i;
+
+	for (i = 0; dt->tasks && i < dt->tree.nr; i++) {
+		dump_ctx_release(&dt->tasks[i]);
+		free(dt->tasks[i].tids);
+	}
+	free(dt->tasks);
+	img_close(dt->shared.files_img);
+	free(dt->shared.shm);
+	pstree_release(&dt->tree);
+	freezer_free(dt->freezer);
+	img_dir_free(dt->dir);
 }
 
 int action_dump(const struct cr_opts *opts)
 {
-	struct dump_ctx dc = { .opts = opts, .pid = opts->tree };
+	struct dump_tree dt = { .opts = opts, .root = opts->tree };
 	struct timespec t0;
+	size_t i, nr_threads = 0, nr_zombies = 0;
 	int ret;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ret = dump_run(&dc);
-	if (ret == 0)
-		pr_info("dumped task %d: %" PRIu64 " pages (%" PRIu64 " KiB) in %zu runs, "
-			"%zu vmas, %d fds, in %.3f s", dc.pid, dc.runs.nr_pages,
-			dc.pages_written / 1024, dc.runs.nr, dc.vmas.nr, dc.nr_fds, elapsed(&t0));
-	dump_ctx_release(&dc);
-	img_dir_free(dc.dir);
+	ret = dump_run(&dt);
+	if (ret == 0) {
+		for (i = 0; i < dt.tree.nr; i++) {
+			nr_threads += dt.tree.items[i].nr_threads;
+			nr_zombies += dt.tree.items[i].zombie;
+		}
+		pr_info("dumped the tree of task %d: %zu tasks (%zu zombies), %zu threads, %" PRIu64
+			" pages (%" PRIu64 " KiB), %" PRIu64 " pages of shared memory dumped once, "
+			"in %.3f s", dt.root, dt.tree.nr, nr_zombies, nr_threads, dt.nr_pages,
+			dt.pages_written / 1024, dt.shared.shm_pages_skipped, elapsed(&t0));
+	}
+	dump_tree_release(&dt);
 	return ret;
 }

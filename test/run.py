@@ -373,6 +373,8 @@ class Harness:
             raise Fail("/proc/%d still exists after %s" % (pid, what))
         # The rest of a killed tree was reparented to us (a subreaper): free its pids now.
         reap_zombies()
+        # The rest of a killed tree was reparented to us (a subreaper): free its pids now.
+        reap_zombies()
 
     def expect_running(self, pid, what):
         try:

@@ -781,3 +781,8 @@ COMPEL_API void compel_ctl_free(struct compel_ctl *ctl)
 {
 	compel_cure(ctl);
 }
+
+COMPEL_API void compel_fixup_restart(struct user_regs_struct *regs)
+{
+	compel_arch_fixup_restart(regs);
+}

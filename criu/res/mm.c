@@ -213,7 +213,7 @@ static int mm_collect_exe(struct dump_ctx *dc)
 
 int mm_collect(struct dump_ctx *dc)
 {
-	uint32_t first_map_id = dc->files.nr + 1;
+	uint32_t first_map_id = dc->files.id_base + dc->files.nr + 1;
 	size_t i;
 	int ret;
 

@@ -72,12 +72,47 @@ static int shmem_list(struct dump_ctx *dc, const struct proc_vma *v, struct page
 	return 0;
 }
 
+/*
+ * In a tree, the pages of an anonymous shared object are dumped by the first task that maps
+ * them: the restore creates one object per shmid for the whole tree, so the others see them.
+ * Returns 1 if another task dumped this range already, 0 if it is ours (now recorded).
+ */
+static int shmem_dumped(struct dump_ctx *dc, const struct proc_vma *v, uint64_t shmid)
+{
+	struct dump_shared *sh = dc->shared;
+	uint64_t lo = v->pgoff, hi = v->pgoff + (v->end - v->start);
+	struct dump_shm_range *n;
+	size_t i;
+
+	if (!sh)
+		return 0;
+	for (i = 0; i < sh->nr_shm; i++)
+		if (sh->shm[i].shmid == shmid && sh->shm[i].pid != dc->pid &&
+		    sh->shm[i].pgoff <= lo && hi <= sh->shm[i].pgoff_end) {
+			pr_debug("task %d: shared memory %#" PRIx64 "-%#" PRIx64 " dumped with task %d",
+				 dc->pid, v->start, v->end, sh->shm[i].pid);
+			sh->shm_pages_skipped += (v->end - v->start) / PAGE_SIZE;
+			return 1;
+		}
+	n = realloc(sh->shm, (sh->nr_shm + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	sh->shm = n;
+	n[sh->nr_shm++] = (struct dump_shm_range){ shmid, lo, hi, dc->pid };
+	return 0;
+}
+
 static int vma_list(struct dump_ctx *dc, struct pagemap *pm, size_t i)
 {
 	const struct proc_vma *v = &dc->vmas.v[i];
+	int ret;
 
-	if (dc->dvmas[i].dump == VMA_DUMP_SHMEM)
+	if (dc->dvmas[i].dump == VMA_DUMP_SHMEM) {
+		ret = shmem_dumped(dc, v, dc->dvmas[i].shmid);
+		if (ret)
+			return ret < 0 ? ret : 0;
 		return shmem_list(dc, v, &dc->runs);
+	}
 	return pagemap_list(pm, v->start, v->end, vma_select(&dc->dvmas[i]), &dc->runs);
 }
 

@@ -46,7 +46,7 @@ int reg_file_add(struct file_table *t, const char *name, const struct stat *st, 
 	f->name = strdup(name);
 	if (!f->name)
 		return -ENOMEM;
-	f->id = t->nr + 1;
+	f->id = t->id_base + t->nr + 1;
 	f->fd = -1;
 	f->lfd = -1;
 	f->flags = flags;
@@ -63,9 +63,9 @@ int reg_file_add(struct file_table *t, const char *name, const struct stat *st, 
 
 struct reg_file *reg_file_get(struct file_table *t, uint32_t id)
 {
-	if (id == 0 || id > t->nr)
+	if (id <= t->id_base || id - t->id_base > t->nr)
 		return NULL;
-	return &t->f[id - 1];
+	return &t->f[id - t->id_base - 1];
 }
 
 struct reg_file *reg_file_find_ino(struct file_table *t, uint64_t dev, uint64_t ino,
@@ -73,7 +73,7 @@ struct reg_file *reg_file_find_ino(struct file_table *t, uint64_t dev, uint64_t 
 {
 	size_t i;
 
-	for (i = first_id ? first_id - 1 : 0; i < t->nr; i++)
+	for (i = first_id > t->id_base ? first_id - t->id_base - 1 : 0; i < t->nr; i++)
 		if (t->f[i].dev == dev && t->f[i].ino == ino)
 			return &t->f[i];
 	return NULL;

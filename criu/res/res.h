@@ -43,6 +43,7 @@ struct reg_file {
 struct file_table {
 	struct reg_file *f;		/* owned */
 	size_t nr, cap;
+	uint32_t id_base;		/* ids are id_base + 1.. (the tasks of a tree share files.img) */
 };
 
 /* One descriptor of the task, for fdinfo-PID.img. */
@@ -91,11 +92,44 @@ struct dump_siginfo {
 	uint8_t raw[128];
 };
 
+/* What the tasks of one tree dump share (owned by action-dump.c). */
+struct dump_shared {
+	struct cr_img *files_img;	/* files.img: every task's files_dump() writes into it */
+	struct dump_shm_range *shm;	/* anonymous shared memory whose pages are dumped already */
+	size_t nr_shm;
+	uint64_t shm_pages_skipped;	/* pages not dumped twice */
+};
+
+/* Pages [pgoff, pgoff_end) of the anonymous shared object shmid, dumped by task pid. */
+struct dump_shm_range {
+	uint64_t shmid, pgoff, pgoff_end;
+	pid_t pid;
+};
+
+/* A thread of the process other than the main one, for its core-TID.img. */
+struct dump_thread {
+	pid_t tid;
+	struct user_regs_struct regs;	/* as seized (an interrupted syscall not yet restarted) */
+	void *xsave;			/* owned, xsave_size bytes */
+	size_t xsave_size;
+	uint64_t sigmask;
+	uint64_t clear_tid;		/* PR_GET_TID_ADDRESS */
+	struct dump_siginfo *si;	/* owned: pending for the thread */
+	int nr_si;
+	uint64_t rseq_abi;		/* 0: no rseq registered */
+	uint32_t rseq_len, rseq_sig;
+};
+
 /* The state of one dump of one process, passed explicitly to every step. */
 struct dump_ctx {
 	const struct cr_opts *opts;	/* borrowed */
 	pid_t pid;
-	struct img_dir *dir;		/* owned */
+	struct img_dir *dir;		/* borrowed from the tree's dump */
+	struct dump_shared *shared;	/* borrowed: the tree's */
+	pid_t *tids;			/* borrowed: the threads, the main one first */
+	size_t nr_tids;
+	struct dump_thread *threads;	/* owned: tids[1..], nr_tids - 1 of them */
+	uint64_t clear_tid;		/* the main thread's PR_GET_TID_ADDRESS */
 
 	/* seize and infection */
 	bool seized;
@@ -178,7 +212,11 @@ void core_release(struct dump_ctx *dc);			/* frees what the above collected */
 int core_collect_ptrace(struct dump_ctx *dc);		/* seized: pending signals, rseq */
 int core_collect_remote(struct dump_ctx *dc, struct compel_ctl *ctl);	/* sigactions, itimers */
 int core_dump(struct dump_ctx *dc);			/* writes core-PID.img */
-int pstree_dump(struct dump_ctx *dc);			/* writes pstree.img */
+/* Seized, before infection: registers, xsave, mask, clear_tid, signals, rseq of each thread. */
+int core_collect_threads(struct dump_ctx *dc);
+int core_dump_threads(struct dump_ctx *dc);		/* writes core-TID.img of the others */
+/* A zombie: core-PID.img with its state, comm and wait status (@exit_code). */
+int core_dump_zombie(struct img_dir *dir, pid_t pid, const char *comm, int exit_code);
 
 /* ================================ restore side =============================== */
 

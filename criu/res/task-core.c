@@ -64,12 +64,8 @@ static void regs_restart_syscall(pid_t pid, struct user_regs_struct *r)
 	case -ERESTARTSYS:
 	case -ERESTARTNOINTR:
 	case -ERESTARTNOHAND:
-		r->rax = r->orig_rax;
-		r->rip -= 2;
-		break;
 	case -ERESTART_RESTARTBLOCK:
-		r->rax = __NR_restart_syscall;
-		r->rip -= 2;
+		compel_fixup_restart(r);	/* the kernel's rule, kept in one place */
 		break;
 	default:
 		return;
@@ -288,6 +284,12 @@ void core_release(struct dump_ctx *dc)
 	free(dc->filters);
 	dc->filters = NULL;
 	dc->nr_filters = 0;
+	for (i = 0; dc->threads && i + 1 < (int)dc->nr_tids; i++) {
+		free(dc->threads[i].xsave);
+		free(dc->threads[i].si);
+	}
+	free(dc->threads);
+	dc->threads = NULL;
 }
 
 /* PTRACE_GET_RSEQ_CONFIGURATION (Linux 5.13) and its result, as the kernel defines them. */
@@ -500,6 +502,10 @@ static void thread_core_fill(const struct dump_ctx *dc, uint64_t sigmask, Thread
 	th->tid = dc->pid;
 	th->has_blk_sigset = true;
 	th->blk_sigset = sigmask;
+	if (dc->clear_tid) {
+		th->has_clear_tid_addr = true;
+		th->clear_tid_addr = dc->clear_tid;
+	}
 	if (dc->rseq_abi) {
 		th->has_rseq_abi = th->has_rseq_len = th->has_rseq_sig = true;
 		th->rseq_abi = dc->rseq_abi;
@@ -573,33 +579,214 @@ int core_dump(struct dump_ctx *dc)
 	return core_write(dc, &core);
 }
 
-int pstree_dump(struct dump_ctx *dc)
+/* ---- threads ---- */
+
+/* The thread's rseq registration (PTRACE_GET_RSEQ_CONFIGURATION); all zero: none. */
+static int rseq_read_tid(pid_t tid, uint64_t *abi, uint32_t *len, uint32_t *sig)
 {
-	PstreeEntry e = PSTREE_ENTRY__INIT;
-	struct cr_img *img = NULL;
-	uint32_t tid = dc->pid;
+	struct rseq_conf rc = { 0 };
+	long n;
+
+	n = ptrace(PTRACE_GET_RSEQ_CONF, tid, (void *)sizeof(rc), &rc);
+	if (n < 0 && (errno == EIO || errno == EINVAL))
+		return 0;
+	if (n < 0)
+		return -errno;
+	*abi = rc.rseq_abi_pointer;
+	*len = rc.rseq_abi_size;
+	*sig = rc.signature;
+	return 0;
+}
+
+#define PR_GET_TID_ADDRESS_	40
+
+/*
+ * The thread's clear_child_tid (what pthread_join waits on): only the thread itself can ask
+ * (prctl(PR_GET_TID_ADDRESS)), so run that in it; the answer goes below its stack's red zone,
+ * which the ABI leaves free, and is read back at once.
+ */
+static int clear_tid_read(struct dump_ctx *dc, struct compel_ctl *ctl, pid_t tid,
+			  const struct user_regs_struct *regs, uint64_t *ret_addr)
+{
+	uint64_t at = ((uint64_t)regs->rsp - 1024) & ~15ULL, val = 0;
+	struct iovec local = { &val, sizeof(val) }, remote = { (void *)at, sizeof(val) };
+	long r;
 	int ret;
 
-	e.pid = dc->pid;
-	e.ppid = 0;
-	e.pgid = dc->stat.pgid;
-	e.sid = dc->stat.sid;
-	e.n_threads = 1;
-	e.threads = &tid;
-
-	ret = img_open(dc->dir, IMG_PSTREE, 0, O_WRONLY, &img);
+	if (dc->seccomp_mode == 2 &&
+	    ptrace(PTRACE_SETOPTIONS, tid, NULL,
+		   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP_)) < 0)
+		return -errno;
+	ret = compel_syscall(ctl, __NR_prctl, &r, PR_GET_TID_ADDRESS_, at, 0, 0, 0, 0);
 	if (ret < 0)
-		return pr_err_ret(ret, "cannot create %s", img_dir_error(dc->dir));
-	ret = img_write(img, &e.base);
-	if (ret < 0) {
-		pr_err_ret(ret, "cannot write %s", img_error(img));
-		img_close(img);
 		return ret;
-	}
-	ret = img_close(img);
-	if (ret < 0)
-		return pr_err_ret(ret, "cannot write pstree.img");
+	if (r < 0)
+		return (int)r;
+	if (process_vm_readv(tid, &local, 1, &remote, 1, 0) != sizeof(val))
+		return -errno;
+	*ret_addr = val;
 	return 0;
+}
+
+static int thread_collect(struct dump_ctx *dc, pid_t tid, struct dump_thread *t)
+{
+	struct compel_ctl *ctl = NULL;
+	const void *xsave;
+	uint64_t *clear_tid = t ? &t->clear_tid : &dc->clear_tid;
+	struct user_regs_struct regs;
+	int ret, ret2;
+
+	ret = compel_prepare(tid, &ctl);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot read the registers of thread %d of task %d", tid,
+				  dc->pid);
+	ret = compel_get_regs(ctl, &regs);
+	if (!ret && t) {
+		t->regs = regs;
+		ret = compel_get_sigmask(ctl, &t->sigmask);
+		if (!ret)
+			ret = compel_get_xsave(ctl, &xsave, &t->xsave_size);
+		if (!ret) {
+			t->xsave = malloc(t->xsave_size);
+			if (t->xsave)
+				memcpy(t->xsave, xsave, t->xsave_size);
+			else
+				ret = -ENOMEM;
+		}
+	}
+	if (!ret) {
+		ret = clear_tid_read(dc, ctl, tid, &regs, clear_tid);
+		if (ret < 0)
+			pr_err_ret(ret, "cannot read the clear_tid address of thread %d of task %d",
+				   tid, dc->pid);
+	}
+	ret2 = compel_cure(ctl);	/* registers, FPU state and mask back as they were */
+	if (ret2 < 0 && !ret)
+		ret = pr_err_ret(ret2, "cannot restore thread %d of task %d", tid, dc->pid);
+	if (ret < 0 || !t)
+		return ret;
+
+	ret = pending_read(tid, false, &t->si, &t->nr_si);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot read the pending signals of thread %d", tid);
+	ret = rseq_read_tid(tid, &t->rseq_abi, &t->rseq_len, &t->rseq_sig);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot read the rseq configuration of thread %d", tid);
+	return 0;
+}
+
+int core_collect_threads(struct dump_ctx *dc)
+{
+	size_t i;
+	int ret;
+
+	ret = thread_collect(dc, dc->pid, NULL);	/* the main thread: its clear_tid */
+	if (ret < 0 || dc->nr_tids < 2)
+		return ret;
+	dc->threads = calloc(dc->nr_tids - 1, sizeof(*dc->threads));
+	if (!dc->threads)
+		return -ENOMEM;
+	for (i = 1; i < dc->nr_tids; i++) {
+		dc->threads[i - 1].tid = dc->tids[i];
+		ret = thread_collect(dc, dc->tids[i], &dc->threads[i - 1]);
+		if (ret < 0)
+			return ret;
+	}
+	pr_info("task %d: %zu threads", dc->pid, dc->nr_tids);
+	return 0;
+}
+
+static int core_write_id(struct img_dir *dir, pid_t id, CoreEntry *core)
+{
+	_cleanup_img_ struct cr_img *img = NULL;
+	int ret;
+
+	ret = img_open(dir, IMG_CORE, id, O_WRONLY, &img);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot create %s", img_dir_error(dir));
+	ret = img_write(img, &core->base);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot write %s", img_error(img));
+	ret = img_close(TAKE_PTR(img));
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot write core-%d.img", id);
+	return 0;
+}
+
+static int thread_dump(struct dump_ctx *dc, struct dump_thread *t)
+{
+	UserX86RegsEntry gpregs = USER_X86_REGS_ENTRY__INIT;
+	UserX86XsaveEntry fpregs = USER_X86_XSAVE_ENTRY__INIT;
+	ThreadInfoX86 ti = THREAD_INFO_X86__INIT;
+	ThreadCoreEntry th = THREAD_CORE_ENTRY__INIT;
+	CoreEntry core = CORE_ENTRY__INIT;
+	_cleanup_free_ ProtobufCBinaryData *si = NULL;
+	struct user_regs_struct regs = t->regs;
+
+	if (t->xsave_size < XSAVE_MIN_SIZE) {
+		pr_err("thread %d: xsave area of %zu bytes is too small", t->tid, t->xsave_size);
+		return -EIO;
+	}
+	regs_restart_syscall(t->tid, &regs);
+	regs_to_entry(&regs, &gpregs);
+	memcpy(&fpregs.xstate_bv, (const char *)t->xsave + XSAVE_HDR_OFFSET,
+	       sizeof(fpregs.xstate_bv));
+	fpregs.area.data = t->xsave;
+	fpregs.area.len = t->xsave_size;
+	fpregs.xcr0 = arch_xcr0();
+	ti.gpregs = &gpregs;
+	ti.fpregs = &fpregs;
+
+	si = siginfo_fields(t->si, t->nr_si);
+	if (!si)
+		return -ENOMEM;
+	th.tid = t->tid;
+	th.has_blk_sigset = true;
+	th.blk_sigset = t->sigmask;
+	if (t->clear_tid) {
+		th.has_clear_tid_addr = true;
+		th.clear_tid_addr = t->clear_tid;
+	}
+	if (t->rseq_abi) {
+		th.has_rseq_abi = th.has_rseq_len = th.has_rseq_sig = true;
+		th.rseq_abi = t->rseq_abi;
+		th.rseq_len = t->rseq_len;
+		th.rseq_sig = t->rseq_sig;
+	}
+	th.n_siginfo = t->nr_si;
+	th.siginfo = si;
+
+	core.mtype = MARCH__X86_64;
+	core.thread_info = &ti;
+	core.thread_core = &th;
+	return core_write_id(dc->dir, t->tid, &core);
+}
+
+int core_dump_threads(struct dump_ctx *dc)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; dc->threads && i + 1 < dc->nr_tids; i++) {
+		ret = thread_dump(dc, &dc->threads[i]);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int core_dump_zombie(struct img_dir *dir, pid_t pid, const char *comm, int exit_code)
+{
+	TaskCoreEntry tc = TASK_CORE_ENTRY__INIT;
+	CoreEntry core = CORE_ENTRY__INIT;
+
+	tc.state = TASK_STATE__TASK_ZOMBIE;
+	tc.has_exit_code = true;
+	tc.exit_code = exit_code;
+	tc.comm = (char *)comm;
+	core.mtype = MARCH__X86_64;
+	core.tc = &tc;
+	return core_write_id(dir, pid, &core);
 }
 
 /* ================================ restore side =============================== */

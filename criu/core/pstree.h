@@ -1,0 +1,55 @@
+/*
+ * The process tree of a dump: one item per process under the root, parents before children,
+ * each with its threads (the main thread first) and, once seized, how each thread was found.
+ * Pure data and pstree.img; collecting and seizing it is core/seize.c's job.
+ *
+ * Non-logging: functions return 0 (or a count) or a negative errno.
+ */
+#ifndef CRIU_CORE_PSTREE_H
+#define CRIU_CORE_PSTREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "uapi/compel/compel.h"
+
+struct img_dir;
+
+struct pstree_thread {
+	pid_t tid;
+	enum compel_task_state state;	/* what compel_seize() found */
+	bool seized;			/* ours to release */
+};
+
+struct pstree_item {
+	pid_t pid;
+	pid_t ppid;			/* 0 for the root (its parent is outside the tree) */
+	pid_t pgid, sid;
+	int parent;			/* index of the parent item, -1 for the root */
+	bool zombie;			/* state Z: recorded, never seized */
+	int exit_code;			/* zombies: the wait status (/proc/PID/stat exit_code) */
+	struct pstree_thread *threads;	/* owned, nr_threads, the main thread first */
+	size_t nr_threads;
+};
+
+struct pstree {
+	struct pstree_item *items;	/* owned, nr, parents before children */
+	size_t nr, cap;
+};
+
+/* Add process @pid (child of item @parent, -1: the root); *@ret_idx gets its index. */
+int pstree_add(struct pstree *t, pid_t pid, int parent, size_t *ret_idx);
+/* The index of process @pid, or -ENOENT. */
+int pstree_find(const struct pstree *t, pid_t pid);
+/* Add thread @tid to item @it (the main thread must come first). */
+int pstree_add_thread(struct pstree_item *it, pid_t tid, struct pstree_thread **ret_th);
+struct pstree_thread *pstree_find_thread(const struct pstree_item *it, pid_t tid);
+/* Whether some process of the tree has pid @pid and leads the session (@sid) or group. */
+bool pstree_leads_session(const struct pstree *t, pid_t sid);
+bool pstree_leads_group(const struct pstree *t, pid_t pgid);
+void pstree_release(struct pstree *t);
+/* Write pstree.img: one PstreeEntry per item in order. */
+int pstree_write(const struct pstree *t, struct img_dir *dir);
+
+#endif
