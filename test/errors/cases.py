@@ -44,7 +44,19 @@ def expect_counting(h, pid, what):
             return
         if first is None:
             first = now
-    raise Fail("pid %d stopped counting after %s" % (pid, what))
+    raise Fail("pid %d stopped counting after %s (state %s, tracer %d)" %
+               (pid, what, proc_state_of(pid), tracer_of(pid)))
+
+
+def proc_state_of(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("State:"):
+                    return line.split(None, 1)[1].strip()
+    except OSError:
+        pass
+    return "gone"
 
 
 def error_text(out, log):
