@@ -85,6 +85,16 @@ extern const struct res_ops reg_file_ops;
 extern const struct res_ops pipe_ops, fifo_ops;
 extern const struct res_ops eventfd_ops, signalfd_ops, timerfd_ops;
 extern const struct res_ops epoll_ops, inotify_ops, memfd_ops;
+extern const struct res_ops unix_sk_ops;
+
+/* file-lock.c: locks held through a file description (--file-locks). */
+/* Refuse @p if it holds a lock and --file-locks is not given. */
+int file_locks_can_dump(struct dump_ctx *dc, const struct fd_parms *p);
+/* Fill fe->locks for @f (release with file_locks_release()); returns their number. */
+int file_locks_dump(struct dump_ctx *dc, const struct reg_file *f, struct FileEntry *fe);
+void file_locks_release(struct FileEntry *fe);
+/* Task, .post_open: take the locks of @f again through f->fd. */
+int file_locks_restore(struct rst_files *rf, struct rst_file *f);
 
 /* Dump helpers. */
 

@@ -92,10 +92,74 @@ void file_table_release(struct file_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
+#define DELETED_SUFFIX	" (deleted)"
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t l = strlen(s), sl = strlen(suffix);
+
+	return l >= sl && !strcmp(s + l - sl, suffix);
+}
+
+/* F_SETOWN/F_SETSIG of criu's copy @lfd into @re. */
+static int reg_file_fown(int lfd, RegFileEntry *re)
+{
+	struct f_owner_ex owner;
+	int sig;
+
+	if (fcntl(lfd, F_GETOWN_EX, &owner) < 0)
+		return -errno;
+	sig = fcntl(lfd, F_GETSIG);
+	if (sig < 0)
+		return -errno;
+	if (owner.pid) {
+		re->has_fown_pid = true;
+		re->fown_pid = owner.type == F_OWNER_PGRP ? -owner.pid : owner.pid;
+	}
+	if (sig) {
+		re->has_fown_signum = true;
+		re->fown_signum = (uint32_t)sig;
+	}
+	return 0;
+}
+
+/* A file deleted while open: its contents into file-data-<id>.img. */
+static int reg_file_dump_deleted(struct dump_ctx *dc, const struct reg_file *f,
+				 RegFileEntry *re, char *name, size_t len)
+{
+	struct stat st;
+	char proc[64];
+	int ret, rfd;
+
+	if (fstat(f->lfd, &st) < 0)
+		return pr_err_ret(-errno, "'%s': fstat", f->name);
+	if (st.st_nlink || !S_ISREG(st.st_mode) || !has_suffix(f->name, DELETED_SUFFIX))
+		return 0;
+	snprintf(name, len, "%.*s", (int)(strlen(f->name) - strlen(DELETED_SUFFIX)), f->name);
+	re->name = name;
+	re->has_deleted = true;
+	re->deleted = true;
+	re->size = (uint64_t)st.st_size;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->lfd);
+	rfd = open(proc, O_RDONLY | O_CLOEXEC);	/* the task's may be write-only */
+	if (rfd < 0)
+		return pr_err_ret(-errno, "cannot open the deleted file '%s' for reading", f->name);
+	ret = files_data_dump(dc, IMG_FILE_DATA, f->id, rfd, (uint64_t)st.st_size);
+	close(rfd);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot save the contents of the deleted file '%s'",
+				  f->name);
+	pr_debug("file %u: deleted '%s', %lld bytes saved", f->id, name, (long long)st.st_size);
+	return 0;
+}
+
 int reg_file_write(struct dump_ctx *dc, struct cr_img *img, const struct reg_file *f)
 {
 	RegFileEntry re = REG_FILE_ENTRY__INIT;
 	FileEntry fe = FILE_ENTRY__INIT;
+	char name[4096];
+	struct stat st;
+	int ret;
 
 	re.id = f->id;
 	re.flags = f->flags;
@@ -112,20 +176,30 @@ int reg_file_write(struct dump_ctx *dc, struct cr_img *img, const struct reg_fil
 	re.has_mtime_ns = true;
 	re.mtime_ns = f->mtime_ns;
 
+	if (f->lfd >= 0) {
+		if (fstat(f->lfd, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
+			re.has_rdev = true;
+			re.rdev = st.st_rdev;
+		}
+		ret = reg_file_fown(f->lfd, &re);
+		if (ret < 0)
+			return pr_err_ret(ret, "'%s': cannot read its owner", f->name);
+		ret = reg_file_dump_deleted(dc, f, &re, name, sizeof(name));
+		if (ret < 0)
+			return ret;
+	}
+
 	fe.type = FD_TYPES__REG;
 	fe.id = f->id;
 	fe.reg = &re;
-	(void)dc;
-	return img_write(img, &fe.base);
-}
-
-#define DELETED_SUFFIX	" (deleted)"
-
-static bool has_suffix(const char *s, const char *suffix)
-{
-	size_t l = strlen(s), sl = strlen(suffix);
-
-	return l >= sl && !strcmp(s + l - sl, suffix);
+	ret = file_locks_dump(dc, f, &fe);
+	if (ret < 0)
+		return ret;
+	ret = img_write(img, &fe.base);
+	file_locks_release(&fe);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot write %s", img_error(img));
+	return 0;
 }
 
 /* Is the character device @rdev (or path @link) a terminal? */
@@ -164,12 +238,13 @@ static int reg_file_can_dump(struct dump_ctx *dc, const struct fd_parms *p)
 		pr_err("fd %d of task %d is a terminal: use --shell-job", p->fd, p->pid);
 		return -EOPNOTSUPP;
 	}
-	if (has_suffix(p->link, DELETED_SUFFIX) && p->st.st_nlink == 0) {
-		pr_err("fd %d of task %d is a deleted file ('%s'): not supported yet",
-		       p->fd, p->pid, p->link);
+	if (has_suffix(p->link, DELETED_SUFFIX) && p->st.st_nlink == 0 &&
+	    !S_ISREG(p->st.st_mode)) {
+		pr_err("fd %d of task %d is a deleted %s ('%s'): not supported", p->fd, p->pid,
+		       S_ISDIR(p->st.st_mode) ? "directory" : "device", p->link);
 		return -EOPNOTSUPP;
 	}
-	return 0;
+	return file_locks_can_dump(dc, p);
 }
 
 int reg_file_dump_all(struct dump_ctx *dc)
@@ -221,6 +296,27 @@ static bool is_tty(const struct stat *st)
 	return S_ISCHR(st->st_mode) && (maj == 4 || maj == 5 || (maj >= 136 && maj <= 143));
 }
 
+/* A deleted file is created again in its directory: that must exist. */
+static int reg_file_check_deleted(const RegFileEntry *r, const char *what)
+{
+	char dir[4096], *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", r->name);
+	slash = strrchr(dir, '/');
+	if (!slash || r->name[0] != '/') {
+		pr_err("%s: bad name '%s' of a deleted file", what, r->name);
+		return -EBADMSG;
+	}
+	slash[slash == dir] = '\0';
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		pr_err("%s: the directory '%s' of the deleted file '%s' is gone", what, dir,
+		       r->name);
+		return -ENOENT;
+	}
+	return 0;
+}
+
 int reg_file_check(const struct rst_ctx *c, uint32_t id, const char *what, bool mapped)
 {
 	const RegFileEntry *r = reg_file_find(c, id);
@@ -230,6 +326,8 @@ int reg_file_check(const struct rst_ctx *c, uint32_t id, const char *what, bool 
 		pr_err("%s: file id %u is not a regular file entry of files.img", what, id);
 		return -EBADMSG;
 	}
+	if (r->deleted)
+		return reg_file_check_deleted(r, what);
 	if (stat(r->name, &st) < 0)
 		return pr_err_ret(-errno, "%s: cannot find '%s'", what, r->name);
 	if (r->has_mode && (st.st_mode & S_IFMT) != (r->mode & S_IFMT)) {
@@ -246,6 +344,12 @@ int reg_file_check(const struct rst_ctx *c, uint32_t id, const char *what, bool 
 		pr_warn("%s: '%s' has changed size (%" PRIu64 " bytes, was %" PRIu64 "), ignoring",
 			what, r->name, (uint64_t)st.st_size, r->size);
 	}
+	if (r->has_rdev && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) &&
+	    st.st_rdev != (dev_t)r->rdev) {
+		pr_err("%s: '%s' is device %u:%u now, was %u:%u", what, r->name,
+		       major(st.st_rdev), minor(st.st_rdev), major(r->rdev), minor(r->rdev));
+		return -EINVAL;
+	}
 	if (is_tty(&st) && !c->opts->shell_job) {
 		pr_err("%s is the terminal '%s': restore with --shell-job (-j)", what, r->name);
 		return -EINVAL;
@@ -258,14 +362,84 @@ static int reg_file_check_entry(const struct rst_ctx *c, const FileEntry *fe, co
 	return reg_file_check(c, fe->id, what, false);
 }
 
+/*
+ * A deleted file: created again under its name (or, if that name is taken, as an O_TMPFILE in
+ * its directory), unlinked at once, filled with its contents; kept in f->aux.
+ */
+static int reg_file_prepare(struct rst_files *rf, struct rst_file *f)
+{
+	const RegFileEntry *r = f->fe->reg;
+	char dir[4096], *slash;
+	int fd;
+
+	if (!r || !r->deleted)
+		return 0;
+	fd = open(r->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, r->mode & 07777);
+	if (fd >= 0) {
+		unlink(r->name);
+	} else if (errno == EEXIST) {
+		snprintf(dir, sizeof(dir), "%s", r->name);
+		slash = strrchr(dir, '/');
+		slash[slash == dir] = '\0';
+		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, r->mode & 07777);
+	}
+	if (fd < 0)
+		return rst_task_err(rf->t, -errno, "cannot create the deleted file '%s' again: %m",
+				    r->name);
+	f->aux = rst_files_stash(rf, fd);
+	if (f->aux < 0)
+		return rst_task_err(rf->t, f->aux, "'%s': cannot move it up", r->name);
+	return rst_files_data_fill(rf, IMG_FILE_DATA, f->fe->id, f->aux, r->size);
+}
+
+static int reg_file_set_fown(struct rst_files *rf, const RegFileEntry *r, int fd)
+{
+	struct f_owner_ex owner;
+
+	if (r->has_fown_pid && r->fown_pid) {
+		owner.type = r->fown_pid < 0 ? F_OWNER_PGRP : F_OWNER_PID;
+		owner.pid = r->fown_pid < 0 ? -r->fown_pid : r->fown_pid;
+		if (fcntl(fd, F_SETOWN_EX, &owner) < 0)
+			return rst_task_err(rf->t, -errno, "'%s': cannot set its owner %d: %m",
+					    r->name, r->fown_pid);
+	}
+	if (r->has_fown_signum && fcntl(fd, F_SETSIG, (int)r->fown_signum) < 0)
+		return rst_task_err(rf->t, -errno, "'%s': cannot set its signal %u: %m", r->name,
+				    r->fown_signum);
+	return 0;
+}
+
 static int reg_file_open_entry(struct rst_files *rf, struct rst_file *f)
 {
-	char what[32];
+	const RegFileEntry *r = f->fe->reg;
+	char what[32], path[64];
+	int fd, ret;
 
 	snprintf(what, sizeof(what), "file %u", f->fe->id);
-	if (!f->fe->reg)
+	if (!r)
 		return rst_task_err(rf->t, -EBADMSG, "%s: no reg entry", what);
-	return reg_file_open(rf->t, f->fe->reg, what);
+	if (r->deleted) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", f->aux);
+		fd = open(path, (r->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			return rst_task_err(rf->t, -errno, "%s: cannot open the deleted '%s': %m",
+					    what, r->name);
+		if (lseek(fd, (off_t)r->pos, SEEK_SET) < 0) {
+			ret = rst_task_err(rf->t, -errno, "%s: cannot seek: %m", what);
+			close(fd);
+			return ret;
+		}
+	} else {
+		fd = reg_file_open(rf->t, r, what);
+		if (fd < 0)
+			return fd;
+	}
+	ret = reg_file_set_fown(rf, r, fd);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	return fd;
 }
 
 const struct res_ops reg_file_ops = {
@@ -273,8 +447,11 @@ const struct res_ops reg_file_ops = {
 	.fd_type	= FD_TYPES__REG,
 	.match		= reg_file_match,
 	.can_dump	= reg_file_can_dump,
+	.need_lfd	= true,		/* owner, deleted contents, device number */
 	.check		= reg_file_check_entry,
+	.prepare	= reg_file_prepare,
 	.open		= reg_file_open_entry,
+	.post_open	= file_locks_restore,
 };
 
 int reg_file_open(struct rst_task *t, const RegFileEntry *r, const char *what)
