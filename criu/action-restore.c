@@ -436,7 +436,8 @@ static uint64_t vdso_span(const struct rst_ctx *c)
 static int child_size_restorer(struct rst_task *t)
 {
 	t->args_len = PAGE_ALIGN(sizeof(struct restorer_args) + mm_args_size(t) +
-				 core_args_size(t->c) + MAX_UNMAP * sizeof(struct rst_range) + 64);
+				 core_args_size(t->c) + creds_args_size(t->c) +
+				 MAX_UNMAP * sizeof(struct rst_range) + 64);
 	t->rst_len = PAGE_ALIGN(restorer_blob_len) + t->args_len + RESTORER_STACK_SIZE +
 		     t->c->nr_threads * RESTORER_THREAD_STACK + PAGE_ALIGN(vdso_span(t->c));
 	return 0;
@@ -466,6 +467,8 @@ static int child_map_restorer(struct rst_task *t)
 	a->vdso_tmp = rst + t->rst_len - PAGE_ALIGN(vdso_span(t->c));
 	mm_fill_args(t, a, &off);
 	ret = core_fill_args(t, a, &off);
+	if (!ret)
+		ret = creds_fill_args(t, a, &off);
 	if (ret)
 		return ret;
 	a->unmap_off = ALIGN_UP(off, 16);

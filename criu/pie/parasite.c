@@ -46,6 +46,10 @@ static int dump_misc(struct parasite_misc *m)
 	m->no_new_privs = (int32_t)sys_prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
 	if (m->no_new_privs < 0)
 		return m->no_new_privs;
+	r = sys_prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+	if (r < 0)
+		return (int)r;
+	m->securebits = (uint32_t)r;
 	m->sigmask = std_orig_sigmask();
 	return 0;
 }

@@ -362,6 +362,97 @@ static void set_seccomp(struct restorer_args *a)
 	}
 }
 
+/* ---- credentials (struct rst_creds), the last thing each thread sets ---- */
+
+#define __NR_setgroups		116
+#define __NR_setresuid		117
+#define __NR_setresgid		119
+#define __NR_setfsuid		122
+#define __NR_setfsgid		123
+#define __NR_capset		126
+#define PR_CAPBSET_DROP		24
+#define PR_SET_SECUREBITS	28
+#define PR_CAP_AMBIENT		47
+#define PR_CAP_AMBIENT_RAISE	2
+#define SECBIT_NO_SETUID_FIXUP	(1 << 2)
+#define CAP_VERSION_3		0x20080522
+
+struct rst_cap_header {
+	uint32_t version;
+	int32_t pid;
+};
+
+struct rst_cap_data {
+	uint32_t effective, permitted, inheritable;
+};
+
+static long capset3(uint64_t eff, uint64_t prm, uint64_t inh)
+{
+	struct rst_cap_header h = { CAP_VERSION_3, 0 };
+	struct rst_cap_data d[2] = {
+		{ (uint32_t)eff, (uint32_t)prm, (uint32_t)inh },
+		{ (uint32_t)(eff >> 32), (uint32_t)(prm >> 32), (uint32_t)(inh >> 32) },
+	};
+
+	return sys2(__NR_capset, &h, d);
+}
+
+/*
+ * Groups, then the ids with SECBIT_NO_SETUID_FIXUP so no capability is lost on the way, then
+ * the inheritable set (ambient capabilities need it), ambient, bounding set, securebits, and
+ * last the capability sets themselves. A change of uid resets dumpable and the parent death
+ * signal: set them again.
+ */
+static void set_creds(struct restorer_args *a)
+{
+	struct rst_creds *c = (struct rst_creds *)((char *)a + a->creds_off);
+	uint32_t i;
+	long ret;
+
+	if (!a->creds_off)
+		return;
+	ret = sys2(__NR_setgroups, c->nr_groups, c->groups);
+	if (ret < 0)
+		fail(a, "cannot set the supplementary groups", 0, ret);
+	ret = sys2(__NR_prctl, PR_SET_SECUREBITS, SECBIT_NO_SETUID_FIXUP);
+	if (ret < 0)
+		fail(a, "cannot keep the capabilities (PR_SET_SECUREBITS)", 0, ret);
+	ret = sys3(__NR_setresgid, c->gid, c->egid, c->sgid);
+	if (ret < 0)
+		fail(a, "cannot set the gids", c->egid, ret);
+	sys1(__NR_setfsgid, c->fsgid);
+	ret = sys3(__NR_setresuid, c->uid, c->euid, c->suid);
+	if (ret < 0)
+		fail(a, "cannot set the uids", c->euid, ret);
+	sys1(__NR_setfsuid, c->fsuid);
+	ret = capset3(c->cap_now, c->cap_now, c->cap_inh);
+	if (ret < 0)
+		fail(a, "cannot set the inheritable capabilities", c->cap_inh, ret);
+	for (i = 0; i <= c->last_cap && i < 64; i++) {
+		if (!(c->cap_amb & (1ULL << i)))
+			continue;
+		ret = sys5(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0);
+		if (ret < 0)
+			fail(a, "cannot raise an ambient capability", i, ret);
+	}
+	for (i = 0; i <= c->last_cap && i < 64; i++) {
+		if (c->cap_bnd & (1ULL << i))
+			continue;
+		ret = sys2(__NR_prctl, PR_CAPBSET_DROP, i);
+		if (ret < 0)
+			fail(a, "cannot drop a capability from the bounding set", i, ret);
+	}
+	ret = sys2(__NR_prctl, PR_SET_SECUREBITS, c->securebits);
+	if (ret < 0)
+		fail(a, "cannot set the securebits", c->securebits, ret);
+	ret = capset3(c->cap_eff, c->cap_prm, c->cap_inh);
+	if (ret < 0)
+		fail(a, "cannot set the capabilities", c->cap_prm, ret);
+	if (a->dumpable >= 0)
+		sys2(__NR_prctl, PR_SET_DUMPABLE, a->dumpable);
+	sys2(__NR_prctl, PR_SET_PDEATHSIG, a->pdeath_sig);
+}
+
 struct rst_clone_args {
 	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
 	uint64_t set_tid, set_tid_size, cgroup;
@@ -419,6 +510,7 @@ static __attribute__((noreturn)) void thread_main(struct rst_thread *th)
 	__atomic_add_fetch(&a->threads_ready, 1, __ATOMIC_SEQ_CST);
 	sys3(__NR_futex, &a->threads_ready, FUTEX_WAKE, 1);
 	wait_go(a);
+	set_creds(a);		/* credentials are per thread */
 	rst_sigreturn(th->frame_dst + 8);
 }
 
@@ -489,6 +581,7 @@ void restorer_main(struct restorer_args *a)
 		fail(a, "cannot tell criu we are ready", 0, ret);
 	wait_go(a);
 	set_seccomp(a);
+	set_creds(a);
 	sys1(__NR_close, a->status_fd);
 	sys1(__NR_close, a->go_fd);
 

@@ -22,6 +22,7 @@ struct cr_img;
 struct img_dir;
 struct res_ops;
 struct stat;
+struct freezer;
 
 /* ================================= dump side ================================= */
 
@@ -87,6 +88,14 @@ struct dump_seccomp_filter {
 	uint32_t flags;			/* SECCOMP_FILTER_FLAG_* */
 };
 
+/* The credentials of the task (its main thread): /proc/PID/status and PR_GET_SECUREBITS. */
+struct dump_creds {
+	uint32_t uid[4], gid[4];	/* real, effective, saved, fs */
+	uint32_t *groups;		/* owned, nr_groups */
+	int nr_groups;
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+};
+
 /* A pending signal: the raw siginfo_t PTRACE_PEEKSIGINFO gives. */
 struct dump_siginfo {
 	uint8_t raw[128];
@@ -132,6 +141,7 @@ struct dump_ctx {
 	uint64_t clear_tid;		/* the main thread's PR_GET_TID_ADDRESS */
 
 	/* seize and infection */
+	struct freezer *freezer;	/* owned: --freeze-cgroup, or NULL */
 	bool seized;
 	enum compel_task_state seize_state;
 	struct compel_ctl *ctl;		/* owned while infected */
@@ -161,6 +171,7 @@ struct dump_ctx {
 	struct dump_seccomp_filter *filters;	/* owned, nr_filters, the oldest first */
 	int nr_filters;
 	uint32_t rseq_len, rseq_sig;
+	struct dump_creds creds;
 
 	/* pages */
 	struct page_runs runs;		/* owned: the pages to dump, in address order */
@@ -217,6 +228,13 @@ int core_collect_threads(struct dump_ctx *dc);
 int core_dump_threads(struct dump_ctx *dc);		/* writes core-TID.img of the others */
 /* A zombie: core-PID.img with its state, comm and wait status (@exit_code). */
 int core_dump_zombie(struct img_dir *dir, pid_t pid, const char *comm, int exit_code);
+
+/* creds.c: uids, gids, groups, capabilities (securebits come with the parasite's misc). */
+struct CredsEntry;
+int creds_collect(struct dump_ctx *dc);			/* seized: /proc/PID/status */
+void creds_release(struct dump_ctx *dc);
+/* For core-PID.img: a CredsEntry borrowing dc's memory; free it with free(). NULL: no memory. */
+struct CredsEntry *creds_entry_new(const struct dump_ctx *dc);
 
 /* ================================ restore side =============================== */
 
@@ -367,6 +385,9 @@ uint64_t core_sigmask(const struct rst_ctx *c);		/* the mask the task runs with 
 int core_restore_task(struct rst_task *t);		/* child: session, personality, THP */
 int core_restore_signals(struct rst_task *t);		/* child: sigactions, pending, itimers */
 int core_restore_limits(struct rst_task *t);		/* child: rlimits, no_new_privs */
+/* creds.c: the credentials the restorer sets last (child; none if they are criu's own). */
+size_t creds_args_size(const struct rst_ctx *c);
+int creds_fill_args(struct rst_task *t, struct restorer_args *a, size_t *off);
 /* Child: registers (the rt_sigframe), TLS, rseq, prctl state into @a from *@off on. */
 int core_fill_args(struct rst_task *t, struct restorer_args *a, size_t *off);
 size_t core_args_size(const struct rst_ctx *c);

@@ -528,6 +528,7 @@ int core_dump(struct dump_ctx *dc)
 	RlimitEntry rl[PROC_NR_LIMITS], *rl_ptrs[PROC_NR_LIMITS];
 	_cleanup_free_ SeccompFilterEntry *sf = NULL;
 	_cleanup_free_ SeccompFilterEntry **sf_ptrs = NULL;
+	_cleanup_free_ CredsEntry *creds = NULL;
 	struct user_regs_struct regs;
 	const void *xsave;
 	size_t xsave_size;
@@ -565,6 +566,9 @@ int core_dump(struct dump_ctx *dc)
 	task_core_fill(dc, sigmask, &tc, sa, sa_ptrs);
 	itimers_fill(dc, &tc, itimers);
 	if (task_core_fill_limits(dc, &tc, rl, rl_ptrs, &sf, &sf_ptrs) < 0)
+		return -ENOMEM;
+	tc.creds = creds = creds_entry_new(dc);		/* res/creds.c */
+	if (!creds)
 		return -ENOMEM;
 	tc.n_shared_siginfo = dc->nr_shared_si;
 	tc.shared_siginfo = shared_si;

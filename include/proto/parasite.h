@@ -34,7 +34,7 @@ struct parasite_misc {
 	int32_t pdeath_sig;	/* PR_GET_PDEATHSIG */
 	int32_t child_subreaper;/* PR_GET_CHILD_SUBREAPER */
 	int32_t no_new_privs;	/* PR_GET_NO_NEW_PRIVS */
-	uint32_t pad;
+	uint32_t securebits;	/* PR_GET_SECUREBITS */
 	uint64_t sigmask;	/* blocked signals before the parasite blocked them all */
 };
 _Static_assert(sizeof(struct parasite_misc) == 56, "parasite ABI changed");

@@ -77,6 +77,23 @@ struct rst_thread {
 };
 _Static_assert(sizeof(struct rst_thread) == 104, "restorer ABI changed");
 
+/*
+ * The task's credentials (criu/res/creds.c fills them, set_creds() of the restorer sets them):
+ * nr_groups supplementary groups follow the struct.
+ */
+struct rst_creds {
+	uint32_t uid, euid, suid, fsuid;
+	uint32_t gid, egid, sgid, fsgid;
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	uint64_t cap_now;		/* the permitted set the task has until then (criu's) */
+	uint32_t securebits;
+	uint32_t last_cap;		/* /proc/sys/kernel/cap_last_cap */
+	uint32_t nr_groups;
+	uint32_t pad;
+	uint32_t groups[];
+};
+_Static_assert(sizeof(struct rst_creds) == 96, "restorer ABI changed");
+
 /* A range of criu's own address space, unmapped by the restorer. */
 struct rst_range {
 	uint64_t start;
@@ -148,8 +165,15 @@ struct restorer_args {
 	uint32_t threads_ready;		/* futex: threads that are waiting for criu's byte */
 	uint64_t threads_off;
 	uint64_t clear_tid;		/* the main thread's set_tid_address(), 0: none */
+
+	/*
+	 * Credentials, set after seccomp (installed while the task may still need CAP_SYS_ADMIN
+	 * for it) and before rt_sigreturn; dumpable and the parent death signal again after them
+	 * (a change of uid resets both).
+	 */
+	uint64_t creds_off;		/* struct rst_creds, 0: keep criu's credentials */
 };
-_Static_assert(sizeof(struct restorer_args) == 296, "restorer ABI changed");
+_Static_assert(sizeof(struct restorer_args) == 304, "restorer ABI changed");
 
 /*
  * Sent after RESTORER_MSG_READY: where the restorer lives and the address of a "syscall"
