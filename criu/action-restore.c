@@ -166,10 +166,34 @@ static int check_inventory(const InventoryEntry *e)
 	return 0;
 }
 
+static bool is_zombie(const struct rst_ctx *c)
+{
+	return c->core && c->core->tc && c->core->tc->state == TASK_STATE__TASK_ZOMBIE;
+}
+
+/* A zombie has its core image (state, comm, wait status) and nothing else. */
+static int read_zombie(struct rst_ctx *c)
+{
+	if (!c->core->tc->has_exit_code) {
+		pr_err("core-%d.img: a zombie without its exit status", c->pid);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
 static int read_task_images(struct rst_ctx *c)
 {
 	int ret;
 
+	ret = read_one(c->dir, IMG_CORE, c->pid, &core_entry__descriptor, &c->core);
+	if (ret)
+		return ret;
+	if (!c->core->tc) {
+		pr_err("core-%d.img: no task state", c->pid);
+		return -EBADMSG;
+	}
+	if (is_zombie(c))
+		return read_zombie(c);
 	if (c->ps->n_threads && (pid_t)c->ps->threads[0] != c->pid) {
 		pr_err("pstree.img: the first thread of pid %d is %u", c->pid, c->ps->threads[0]);
 		return -EBADMSG;
@@ -186,9 +210,7 @@ static int read_task_images(struct rst_ctx *c)
 			return ret;
 		c->nr_threads++;
 	}
-	ret = read_one(c->dir, IMG_CORE, c->pid, &core_entry__descriptor, &c->core);
-	if (!ret)
-		ret = read_one(c->dir, IMG_MM, c->pid, &mm_entry__descriptor, &c->mm);
+	ret = read_one(c->dir, IMG_MM, c->pid, &mm_entry__descriptor, &c->mm);
 	if (!ret)
 		ret = read_one(c->dir, IMG_FS, c->pid, &fs_entry__descriptor, &c->fs);
 	if (!ret)
@@ -361,6 +383,10 @@ static int check_images(struct rst_tree *tr)
 	for (i = 0; !ret && i < tr->nr; i++) {
 		struct rst_ctx *c = &tr->tasks[i];
 
+		if (is_zombie(c)) {
+			ret = check_pid_free(c);
+			continue;
+		}
 		ret = core_check(c);
 		if (!ret)
 			ret = mm_check(c);
@@ -563,6 +589,7 @@ static __noreturn void child_failed(struct rst_task *t)
 }
 
 static __noreturn void rst_child(struct rst_tree *tr, size_t idx);
+static __noreturn void zombie_child(struct rst_ctx *c);
 
 /* clone3() with the pid @pid: returns it, 0 in the child, or -errno. */
 static long clone_pid(pid_t pid)
@@ -589,8 +616,21 @@ static int child_fork_children(struct rst_tree *tr, size_t idx, struct rst_task 
 		if ((pid_t)tr->tasks[i].ps->ppid != tr->tasks[idx].pid)
 			continue;
 		ret = clone_pid(tr->tasks[i].pid);
+		if (ret == 0 && is_zombie(&tr->tasks[i]))
+			zombie_child(&tr->tasks[i]);
 		if (ret == 0)
 			rst_child(tr, i);
+		if (ret > 0 && is_zombie(&tr->tasks[i])) {
+			siginfo_t si;
+			struct timespec now = { 0, 0 };
+			sigset_t chld;
+
+			/* it is dead once waitid() says so; its SIGCHLD was had long ago */
+			waitid(P_PID, ret, &si, WEXITED | WNOWAIT);
+			sigemptyset(&chld);
+			sigaddset(&chld, SIGCHLD);
+			sigtimedwait(&chld, NULL, &now);
+		}
 		if (ret == -EEXIST)
 			return rst_task_err(t, ret, "pid %d is already in use", tr->tasks[i].pid);
 		if (ret < 0)
@@ -613,6 +653,27 @@ static int child_fork_children(struct rst_tree *tr, size_t idx, struct rst_task 
 			close(o->go_pipe[1]);
 	}
 	return 0;
+}
+
+/*
+ * A zombie: it dies at once the way it died (its comm set, its wait status reproduced) and
+ * stays a zombie until its restored parent waits for it.
+ */
+static __noreturn void zombie_child(struct rst_ctx *c)
+{
+	int status = c->core->tc->exit_code;
+	sigset_t set;
+
+	prctl(PR_SET_NAME, c->core->tc->comm);
+	if (WIFSIGNALED(status)) {
+		signal(WTERMSIG(status), SIG_DFL);
+		prctl(PR_SET_DUMPABLE, 0);	/* no core file */
+		sigemptyset(&set);
+		sigaddset(&set, WTERMSIG(status));
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		kill(getpid(), WTERMSIG(status));
+	}
+	_exit(WEXITSTATUS(status));
 }
 
 static __noreturn void rst_child(struct rst_tree *tr, size_t idx)
@@ -783,6 +844,8 @@ static int rst_wait_ready(struct rst_tree *tr)
 	int ret;
 
 	for (i = 0; i < tr->nr; i++) {
+		if (is_zombie(&tr->tasks[i]))
+			continue;
 		ret = rst_wait_one(&tr->tasks[i], i == 0);
 		if (ret)
 			return ret;
@@ -950,12 +1013,16 @@ static int rst_finish(struct rst_tree *tr)
 	int ret;
 
 	for (i = 0; i < tr->nr; i++) {
+		if (is_zombie(&tr->tasks[i]))
+			continue;
 		ret = rst_finish_one(&tr->tasks[i]);
 		if (ret)
 			return ret;
 	}
 	for (i = 0; i < tr->nr; i++) {
 		c = &tr->tasks[i];
+		if (is_zombie(c))
+			continue;
 		for (j = c->nr_threads + 1; j-- > 0;)
 			if (ptrace(PTRACE_DETACH, thread_tid(c, j), 0, 0))
 				return pr_err_ret(-errno, "cannot detach from pid %d", c->pid);
@@ -995,6 +1062,8 @@ static int rst_report(struct rst_tree *tr)
 	double secs;
 
 	for (i = 0; i < tr->nr; i++) {
+		if (!tr->tasks[i].mm)
+			continue;
 		vmas += tr->tasks[i].mm->n_vmas;
 		for (j = 0; j < tr->tasks[i].nr_pms; j++)
 			pages += tr->tasks[i].pms[j]->nr_pages;

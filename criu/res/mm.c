@@ -665,6 +665,8 @@ int mm_shmem_create(struct rst_ctx *tasks, size_t nr, int **ret_fds, size_t *ret
 	for (i = 0; i < nr; i++) {
 		const MmEntry *mm = tasks[i].mm;
 
+		if (!mm)	/* a zombie */
+			continue;
 		tasks[i].shm_fds = malloc((mm->n_vmas + 1) * sizeof(int));
 		if (!tasks[i].shm_fds) {
 			ret = -ENOMEM;
