@@ -115,6 +115,13 @@ struct dump_shm_range {
 	pid_t pid;
 };
 
+/* A thread's alternate signal stack, as sigaltstack(2) reports it. */
+struct dump_sas {
+	uint64_t sp;
+	uint32_t flags;			/* SS_* */
+	uint64_t size;
+};
+
 /* A thread of the process other than the main one, for its core-TID.img. */
 struct dump_thread {
 	pid_t tid;
@@ -123,6 +130,7 @@ struct dump_thread {
 	size_t xsave_size;
 	uint64_t sigmask;
 	uint64_t clear_tid;		/* PR_GET_TID_ADDRESS */
+	struct dump_sas sas;
 	struct dump_siginfo *si;	/* owned: pending for the thread */
 	int nr_si;
 	uint64_t rseq_abi;		/* 0: no rseq registered */
@@ -172,6 +180,7 @@ struct dump_ctx {
 	int nr_filters;
 	uint32_t rseq_len, rseq_sig;
 	struct dump_creds creds;
+	struct dump_sas sas;		/* the main thread's alternate signal stack */
 
 	/* pages */
 	struct page_runs runs;		/* owned: the pages to dump, in address order */

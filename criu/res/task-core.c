@@ -497,6 +497,21 @@ static void itimers_fill(const struct dump_ctx *dc, TaskCoreEntry *tc, ItimerEnt
 	}
 }
 
+#define SS_ONSTACK_	1
+#define SS_DISABLE_	2
+
+/* An enabled alternate stack into @th, with @e as storage. */
+static void sas_fill(const struct dump_sas *s, ThreadCoreEntry *th, SigaltstackEntry *e)
+{
+	if (s->flags & SS_DISABLE_)
+		return;
+	sigaltstack_entry__init(e);
+	e->sp = s->sp;
+	e->flags = s->flags & ~SS_ONSTACK_;
+	e->size = s->size;
+	th->sas = e;
+}
+
 static void thread_core_fill(const struct dump_ctx *dc, uint64_t sigmask, ThreadCoreEntry *th)
 {
 	th->tid = dc->pid;
@@ -529,6 +544,7 @@ int core_dump(struct dump_ctx *dc)
 	_cleanup_free_ SeccompFilterEntry *sf = NULL;
 	_cleanup_free_ SeccompFilterEntry **sf_ptrs = NULL;
 	_cleanup_free_ CredsEntry *creds = NULL;
+	SigaltstackEntry sas;
 	struct user_regs_struct regs;
 	const void *xsave;
 	size_t xsave_size;
@@ -573,6 +589,7 @@ int core_dump(struct dump_ctx *dc)
 	tc.n_shared_siginfo = dc->nr_shared_si;
 	tc.shared_siginfo = shared_si;
 	thread_core_fill(dc, sigmask, &th);
+	sas_fill(&dc->sas, &th, &sas);
 	th.n_siginfo = dc->nr_thread_si;
 	th.siginfo = thread_si;
 
@@ -632,6 +649,37 @@ static int clear_tid_read(struct dump_ctx *dc, struct compel_ctl *ctl, pid_t tid
 	return 0;
 }
 
+/* struct stack_t of x86_64, as sigaltstack(2) writes it. */
+struct sas_raw {
+	uint64_t sp;
+	int32_t flags;
+	int32_t pad;
+	uint64_t size;
+};
+
+/* The thread's alternate signal stack: sigaltstack(NULL, &ss) run in it, read like clear_tid. */
+static int sas_read(struct compel_ctl *ctl, pid_t tid, const struct user_regs_struct *regs,
+		    struct dump_sas *ret_sas)
+{
+	uint64_t at = ((uint64_t)regs->rsp - 2048) & ~15ULL;
+	struct sas_raw ss = { 0 };
+	struct iovec local = { &ss, sizeof(ss) }, remote = { (void *)at, sizeof(ss) };
+	long r;
+	int ret;
+
+	ret = compel_syscall(ctl, __NR_sigaltstack, &r, 0, at, 0, 0, 0, 0);
+	if (ret < 0)
+		return ret;
+	if (r < 0)
+		return (int)r;
+	if (process_vm_readv(tid, &local, 1, &remote, 1, 0) != sizeof(ss))
+		return -errno;
+	ret_sas->sp = ss.sp;
+	ret_sas->flags = (uint32_t)ss.flags;
+	ret_sas->size = ss.size;
+	return 0;
+}
+
 static int thread_collect(struct dump_ctx *dc, pid_t tid, struct dump_thread *t)
 {
 	struct compel_ctl *ctl = NULL;
@@ -663,6 +711,12 @@ static int thread_collect(struct dump_ctx *dc, pid_t tid, struct dump_thread *t)
 		if (ret < 0)
 			pr_err_ret(ret, "cannot read the clear_tid address of thread %d of task %d",
 				   tid, dc->pid);
+	}
+	if (!ret) {
+		ret = sas_read(ctl, tid, &regs, t ? &t->sas : &dc->sas);
+		if (ret < 0)
+			pr_err_ret(ret, "cannot read the alternate signal stack of thread %d of "
+				   "task %d", tid, dc->pid);
 	}
 	ret2 = compel_cure(ctl);	/* registers, FPU state and mask back as they were */
 	if (ret2 < 0 && !ret)
@@ -726,6 +780,7 @@ static int thread_dump(struct dump_ctx *dc, struct dump_thread *t)
 	CoreEntry core = CORE_ENTRY__INIT;
 	_cleanup_free_ ProtobufCBinaryData *si = NULL;
 	struct user_regs_struct regs = t->regs;
+	SigaltstackEntry sas;
 
 	if (t->xsave_size < XSAVE_MIN_SIZE) {
 		pr_err("thread %d: xsave area of %zu bytes is too small", t->tid, t->xsave_size);
@@ -759,6 +814,7 @@ static int thread_dump(struct dump_ctx *dc, struct dump_thread *t)
 	}
 	th.n_siginfo = t->nr_si;
 	th.siginfo = si;
+	sas_fill(&t->sas, &th, &sas);
 
 	core.mtype = MARCH__X86_64;
 	core.thread_info = &ti;
@@ -1020,7 +1076,8 @@ size_t core_args_size(const struct rst_ctx *c)
 
 /* The rt_sigframe of a thread with @ti, into @a at *@off; its address in the task. */
 static int core_fill_frame(struct rst_task *t, struct restorer_args *a, size_t *off,
-			   const ThreadInfoX86 *ti, uint64_t *ret_dst, uint64_t *ret_size)
+			   const ThreadInfoX86 *ti, const ThreadCoreEntry *tce, uint64_t *ret_dst,
+			   uint64_t *ret_size)
 {
 	struct rst_ctx *c = t->c;
 	uint64_t xfeatures;
@@ -1039,6 +1096,9 @@ static int core_fill_frame(struct rst_task *t, struct restorer_args *a, size_t *
 	if (!v || *ret_dst + *ret_size > v->end || !(v->tmp_prot & PROT_WRITE))
 		return rst_task_err(t, -ENOSPC, "no room for the signal frame at %#" PRIx64
 				    " below sp %#" PRIx64, *ret_dst, ti->gpregs->sp);
+	if (tce && tce->sas)	/* rt_sigreturn installs it */
+		arch_sigframe_set_altstack((char *)a + *off, tce->sas->sp, (int32_t)tce->sas->flags,
+					   tce->sas->size);
 	return 0;
 }
 
@@ -1083,7 +1143,7 @@ static int core_fill_threads(struct rst_task *t, struct restorer_args *a, size_t
 		const ThreadCoreEntry *tce = core->thread_core;
 
 		th[i].frame_off = ALIGN_UP(*off, 64);
-		ret = core_fill_frame(t, a, off, core->thread_info, &th[i].frame_dst,
+		ret = core_fill_frame(t, a, off, core->thread_info, tce, &th[i].frame_dst,
 				      &th[i].frame_size);
 		if (ret)
 			return ret;
@@ -1174,7 +1234,7 @@ int core_fill_args(struct rst_task *t, struct restorer_args *a, size_t *off)
 	uint64_t dst, size;
 	int ret;
 
-	ret = core_fill_frame(t, a, off, ti, &dst, &size);
+	ret = core_fill_frame(t, a, off, ti, th, &dst, &size);
 	if (ret)
 		return ret;
 	a->frame_off = *off;

@@ -144,6 +144,15 @@ int arch_build_sigframe(const struct UserX86RegsEntry *regs, const struct UserX8
 	return 0;
 }
 
+void arch_sigframe_set_altstack(void *frame, uint64_t sp, int32_t flags, uint64_t size)
+{
+	struct x86_rt_sigframe *f = frame;
+
+	f->uc.ss_sp = sp;
+	f->uc.ss_flags = flags;
+	f->uc.ss_size = size;
+}
+
 void arch_jump_to_restorer(unsigned long entry, unsigned long stack_top, unsigned long args)
 {
 	__asm__ volatile("movq %0, %%rsp\n\t"

@@ -31,6 +31,12 @@ int arch_build_sigframe(const struct UserX86RegsEntry *regs, const struct UserX8
 			uint64_t xfeatures, uint64_t sigmask, void *buf, size_t buf_len,
 			uint64_t *ret_dst, uint64_t *ret_size);
 
+/*
+ * Set the alternate signal stack rt_sigreturn installs from the frame arch_build_sigframe() built
+ * in @frame (by default: disabled).
+ */
+void arch_sigframe_set_altstack(void *frame, uint64_t sp, int32_t flags, uint64_t size);
+
 /* Switch to @stack_top and jump to @entry with @args as its first argument. Never returns. */
 __noreturn void arch_jump_to_restorer(unsigned long entry, unsigned long stack_top,
 				      unsigned long args);
