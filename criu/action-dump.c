@@ -566,6 +566,7 @@ static void dump_tree_release(struct dump_tree *dt)
 	free(dt->tasks);
 	img_close(dt->shared.files_img);
 	free(dt->shared.shm);
+	free(dt->shared.descs);
 	pstree_release(&dt->tree);
 	freezer_free(dt->freezer);
 	img_dir_free(dt->dir);

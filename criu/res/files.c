@@ -183,6 +183,74 @@ static int shared_file_id(const struct dump_ctx *dc, const struct fd_parms *p, u
 	return 0;
 }
 
+/*
+ * Across tasks: descriptions are restored per task, so a description shared with an earlier
+ * task of the tree comes back as a separate open. That is only the same thing for files
+ * without an offset that matters: O_APPEND files and character devices (a terminal, /dev/null).
+ * Refuse the rest, and pipes, FIFOs and memfds whose inode another task has open too (each task
+ * would create its own). Returns 0 or -EOPNOTSUPP (logged).
+ */
+static int files_check_tasks(struct dump_ctx *dc, const struct fd_parms *p,
+			     const struct res_ops *ops)
+{
+	const struct dump_desc *d;
+	size_t i;
+	long r;
+
+	if (!dc->shared)
+		return 0;
+	for (i = 0; i < dc->shared->nr_descs; i++) {
+		d = &dc->shared->descs[i];
+		if (d->pid == dc->pid || d->dev != (uint64_t)p->st.st_dev ||
+		    d->ino != (uint64_t)p->st.st_ino)
+			continue;
+		if (ops == &pipe_ops || ops == &fifo_ops || ops == &memfd_ops) {
+			pr_err("fd %d of task %d ('%s') is a %s also open in task %d: %ss between "
+			       "tasks are not supported yet", p->fd, p->pid, p->link, ops->name,
+			       d->pid, ops->name);
+			return -EOPNOTSUPP;
+		}
+		r = syscall(SYS_kcmp, d->pid, dc->pid, KCMP_FILE, d->fd, p->fd);
+		if (r < 0)
+			return pr_err_ret(-errno, "kcmp of fd %d of task %d and fd %d of task %d",
+					  d->fd, d->pid, p->fd, p->pid);
+		if (r)
+			continue;
+		if (ops == &reg_file_ops &&
+		    ((p->fi.flags & O_APPEND) || S_ISCHR(p->st.st_mode)))
+			return 0;
+		pr_err("fd %d of task %d ('%s') shares its open file description with fd %d of "
+		       "task %d: sharing a %s between tasks is not supported yet", p->fd, p->pid,
+		       p->link, d->fd, d->pid, ops->name);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+/* Remember the new description @p of this task for the tasks dumped after it. */
+static int files_note_desc(struct dump_ctx *dc, const struct fd_parms *p,
+			   const struct res_ops *ops)
+{
+	struct dump_shared *sh = dc->shared;
+	struct dump_desc *n;
+
+	if (!sh)
+		return 0;
+	if (sh->nr_descs == sh->cap_descs) {
+		size_t cap = sh->cap_descs ? sh->cap_descs * 2 : 64;
+
+		n = realloc(sh->descs, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		sh->descs = n;
+		sh->cap_descs = cap;
+	}
+	sh->descs[sh->nr_descs++] = (struct dump_desc){
+		.pid = dc->pid, .fd = p->fd, .dev = p->st.st_dev, .ino = p->st.st_ino, .ops = ops,
+	};
+	return 0;
+}
+
 static const struct res_ops *fd_kind(const struct fd_parms *p)
 {
 	size_t i;
@@ -223,6 +291,12 @@ static int file_collect_one(struct dump_ctx *dc, int fd)
 	if (ret < 0)
 		return pr_err_ret(ret, "kcmp of fd %d of task %d failed", fd, dc->pid);
 	if (ret == 0) {
+		ret = files_check_tasks(dc, &p, ops);
+		if (ret < 0)
+			return ret;
+		ret = files_note_desc(dc, &p, ops);
+		if (ret < 0)
+			return ret;
 		ret = reg_file_add(&dc->files, link, &p.st, p.fi.flags & ~O_CLOEXEC, p.fi.pos, &id);
 		if (ret < 0)
 			return pr_err_ret(ret, "fd %d of task %d", fd, dc->pid);

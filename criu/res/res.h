@@ -107,6 +107,16 @@ struct dump_shared {
 	struct dump_shm_range *shm;	/* anonymous shared memory whose pages are dumped already */
 	size_t nr_shm;
 	uint64_t shm_pages_skipped;	/* pages not dumped twice */
+	struct dump_desc *descs;	/* owned (files.c): open file descriptions seen so far */
+	size_t nr_descs, cap_descs;
+};
+
+/* An open file description of a dumped task, for sharing checks between tasks (files.c). */
+struct dump_desc {
+	pid_t pid;
+	int fd;
+	uint64_t dev, ino;
+	const struct res_ops *ops;
 };
 
 /* Pages [pgoff, pgoff_end) of the anonymous shared object shmid, dumped by task pid. */

@@ -328,6 +328,22 @@ def nonexistent_pid(h):
     expect_nothing_left(h, before)
 
 
+def fd_refused(h, kind, mentions):
+    """build/test/errors/fd_target holding a descriptor of KIND: the dump refuses it with an
+    error naming it, leaves nothing behind, and the target keeps running and passes its check
+    of that descriptor."""
+    pid = h.spawn(h.test_prog("errors", "fd_target"), [kind], outfile=h.path("test.out"),
+                  pidfile=h.path("target.pid"))
+    images = h.path("img")
+    before = runner.my_children()
+    rc, out = h.dump(pid, images, expect_ok=False)
+    expect_refused(h, rc, out, os.path.join(images, "dump.log"), "dump of a %s" % kind,
+                   mentions)
+    expect_nothing_left(h, before)
+    expect_counting(h, pid, "the refused dump")
+    h.finish_test(pid, h.path("test.out"))
+
+
 PSTREE_OFFSET = re.compile(r"pstree\.img.*offset \d+")
 
 CASES = [
@@ -349,4 +365,13 @@ CASES = [
     ("dump_children", lambda h: refused_or_restored(h, ["children", 2], ["children"])),
     ("dump_nonexistent_pid", nonexistent_pid),
     ("dump_criu_killed_midway", criu_killed_mid_dump),
+    ("dump_fd_io_uring", lambda h: fd_refused(h, "io_uring", ["io_uring", "not supported"])),
+    ("dump_fd_perf_event", lambda h: fd_refused(h, "perf_event", ["perf_event"])),
+    ("dump_fd_userfaultfd", lambda h: fd_refused(h, "userfaultfd", ["userfaultfd"])),
+    ("dump_fd_pidfd", lambda h: fd_refused(h, "pidfd", ["pidfd"])),
+    ("dump_fd_fanotify", lambda h: fd_refused(h, "fanotify", ["fanotify"])),
+    ("dump_fd_lock_without_file_locks", lambda h: fd_refused(h, "lock",
+                                                             ["file lock", "--file-locks"])),
+    ("dump_fd_pipe_between_tasks", lambda h: fd_refused(h, "pipe_child",
+                                                        ["pipe", "between tasks"])),
 ]
