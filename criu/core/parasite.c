@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,92 +72,188 @@ int parasite_dump_misc(struct compel_ctl *ctl, struct parasite_misc *ret_misc)
 	return 0;
 }
 
-/* A pipe as large as we may have it: its capacity bounds each batch. */
-static int make_page_pipe(int p[2], size_t *ret_cap)
+/*
+ * The page pipes: the parasite fills batch k + 1.. while criu drains batch k, so NR_PAGE_PIPES
+ * batches are in flight. Each is as large as we may have it without raising the global
+ * pipe-max-size (1 MiB here, 256 pages); the smallest bounds the batch.
+ */
+#define NR_PAGE_PIPES		4
+
+struct page_pipes {
+	int rfd[PARASITE_MAX_PAGE_PIPES];
+	int wfd[PARASITE_MAX_PAGE_PIPES];	/* closed once the parasite has them */
+	unsigned int nr;
+	size_t cap;
+};
+
+static long pipe_max_size(void)
 {
-	long max = 1024 * 1024, sz;
+	long max = 1024 * 1024;
 	FILE *f;
 
-	if (pipe2(p, O_CLOEXEC))
-		return -errno;
 	f = fopen("/proc/sys/fs/pipe-max-size", "re");
 	if (f) {
 		if (fscanf(f, "%ld", &max) != 1)
 			max = 1024 * 1024;
 		fclose(f);
 	}
-	for (sz = max; sz >= PIPE_MIN_SIZE; sz /= 2)
-		if (fcntl(p[1], F_SETPIPE_SZ, (int)sz) >= 0)
-			break;
-	sz = fcntl(p[1], F_GETPIPE_SZ);
-	if (sz < (long)PAGE_SIZE) {
-		close(p[0]);
-		close(p[1]);
-		return sz < 0 ? -errno : -EINVAL;
+	return max;
+}
+
+static void page_pipes_release(struct page_pipes *pp)
+{
+	while (pp->nr) {
+		pp->nr--;
+		close(pp->rfd[pp->nr]);
+		if (pp->wfd[pp->nr] >= 0)
+			close(pp->wfd[pp->nr]);
 	}
-	*ret_cap = (size_t)sz & PAGE_MASK;
+}
+
+static int page_pipes_init(struct page_pipes *pp)
+{
+	long max = pipe_max_size(), sz;
+	int p[2];
+
+	pp->nr = 0;
+	pp->cap = SIZE_MAX;
+	while (pp->nr < NR_PAGE_PIPES) {
+		if (pipe2(p, O_CLOEXEC)) {
+			if (pp->nr)
+				break;		/* out of fds: fewer in flight */
+			return -errno;
+		}
+		pp->rfd[pp->nr] = p[0];
+		pp->wfd[pp->nr] = p[1];
+		pp->nr++;
+		for (sz = max; sz >= PIPE_MIN_SIZE; sz /= 2)
+			if (fcntl(p[1], F_SETPIPE_SZ, (int)sz) >= 0)
+				break;
+		sz = fcntl(p[1], F_GETPIPE_SZ);
+		if (sz < (long)PAGE_SIZE) {
+			page_pipes_release(pp);
+			return sz < 0 ? -errno : -EINVAL;
+		}
+		pp->cap = min(pp->cap, (size_t)sz & PAGE_MASK);
+	}
 	return 0;
 }
 
-static int send_page_pipe(struct compel_ctl *ctl, int wfd)
+/* Hand the write ends to the parasite, then close ours: a parasite that fails closes its own
+ * and our reads see EOF instead of blocking. */
+static int page_pipes_send(struct compel_ctl *ctl, struct page_pipes *pp)
 {
+	struct parasite_page_pipes *a = compel_args(ctl);
+	unsigned int i;
 	int ret;
 
-	ret = compel_rpc_call(ctl, PARASITE_CMD_SET_PAGE_PIPE);
+	a->nr_pipes = pp->nr;
+	a->pad = 0;
+	ret = compel_rpc_call(ctl, PARASITE_CMD_SET_PAGE_PIPES);
 	if (!ret)
-		ret = compel_send_fds(ctl, &wfd, 1);
+		ret = compel_send_fds(ctl, pp->wfd, pp->nr);
 	if (!ret)
-		ret = compel_rpc_sync(ctl, PARASITE_CMD_SET_PAGE_PIPE);
+		ret = compel_rpc_sync(ctl, PARASITE_CMD_SET_PAGE_PIPES);
+	for (i = 0; i < pp->nr; i++) {
+		close(pp->wfd[i]);
+		pp->wfd[i] = -1;
+	}
 	return ret;
 }
 
-/* Move exactly @len bytes from the pipe into @out_fd. */
-static int drain_pipe(int rfd, int out_fd, size_t len)
+/* Move *@len bytes from the pipe into @out_fd, counting *@len down: -EPIPE if the pipe ends
+ * first. */
+static int drain_pipe(int rfd, int out_fd, size_t *len)
 {
 	ssize_t n;
 
-	while (len) {
-		n = splice(rfd, NULL, out_fd, NULL, len, SPLICE_F_MOVE);
+	while (*len) {
+		n = splice(rfd, NULL, out_fd, NULL, *len, SPLICE_F_MOVE);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
 		if (n == 0)
-			return -EIO;
-		len -= (size_t)n;
+			return -EPIPE;
+		*len -= (size_t)n;
 	}
 	return 0;
+}
+
+/* Throw away what the parasite still sends from batch @k on (@len bytes of it left, @left
+ * after it) as we failed to store it, so that the parasite finishes. */
+static void discard_batches(struct page_pipes *pp, unsigned int k, size_t len, uint64_t left)
+{
+	_cleanup_close_ int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	if (null_fd < 0)
+		return;
+	while (!drain_pipe(pp->rfd[k % pp->nr], null_fd, &len) && left) {
+		len = min(left, (uint64_t)pp->cap);
+		left -= len;
+		k++;
+	}
 }
 
 struct pages_cursor {
 	const struct iovec *iov;
 	unsigned int nr, i;	/* the next range */
-	size_t off;		/* how far into it */
 };
 
-/* Fill the args with the next ranges, at most @cap bytes; returns the batch's bytes. */
-static size_t fill_batch(struct pages_cursor *c, struct parasite_dump_pages *a, size_t cap)
+/* Fill the args with the next ranges (as many as fit); returns the command's bytes. */
+static uint64_t fill_cmd(struct pages_cursor *c, struct parasite_dump_pages *a, size_t cap)
 {
-	size_t bytes = 0, len;
+	uint64_t bytes = 0;
 
 	a->nr_iovs = 0;
 	a->flags = 0;
-	while (c->i < c->nr && a->nr_iovs < PARASITE_MAX_IOVS && bytes < cap) {
-		len = min(c->iov[c->i].iov_len - c->off, cap - bytes);
-		a->iovs[a->nr_iovs].base = (uintptr_t)c->iov[c->i].iov_base + c->off;
-		a->iovs[a->nr_iovs].len = len;
+	a->batch_bytes = cap;
+	for (; c->i < c->nr && a->nr_iovs < PARASITE_MAX_IOVS; c->i++) {
+		if (!c->iov[c->i].iov_len)
+			continue;
+		a->iovs[a->nr_iovs].base = (uintptr_t)c->iov[c->i].iov_base;
+		a->iovs[a->nr_iovs].len = c->iov[c->i].iov_len;
 		a->nr_iovs++;
-		bytes += len;
-		c->off += len;
-		if (c->off == c->iov[c->i].iov_len) {
-			c->i++;
-			c->off = 0;
-		}
+		bytes += c->iov[c->i].iov_len;
 	}
 	if (c->i == c->nr)
 		a->flags |= PARASITE_PAGES_CLOSE_PIPE;
 	return bytes;
+}
+
+/* One DUMP_PAGES command: drain its batches in order while the parasite fills the pipes. */
+static int dump_pages_cmd(struct compel_ctl *ctl, struct page_pipes *pp, uint64_t bytes,
+			  int out_fd)
+{
+	struct parasite_dump_pages *a = compel_args(ctl);
+	uint64_t left = bytes;
+	unsigned int k;
+	size_t len;
+	int ret, ret2;
+
+	ret = compel_rpc_call(ctl, PARASITE_CMD_DUMP_PAGES);
+	if (ret)
+		return pr_err_ret(ret, "cannot send the page command to the parasite");
+	for (k = 0; left; k++) {
+		len = min(left, (uint64_t)pp->cap);
+		left -= len;
+		ret = drain_pipe(pp->rfd[k % pp->nr], out_fd, &len);
+		if (ret)
+			break;
+	}
+	if (ret && ret != -EPIPE)
+		discard_batches(pp, k, len, left);
+	ret2 = compel_rpc_sync(ctl, PARASITE_CMD_DUMP_PAGES);
+	if (ret2)
+		return pr_err_ret(ret2, "parasite cannot vmsplice %" PRIu64 " bytes", bytes);
+	if (ret)
+		return pr_err_ret(ret, "cannot splice %" PRIu64 " bytes into the image", bytes);
+	if (a->bytes != bytes) {
+		pr_err("parasite moved %" PRIu64 " bytes of %" PRIu64, a->bytes, bytes);
+		return -EIO;
+	}
+	return 0;
 }
 
 int parasite_dump_pages(struct compel_ctl *ctl, const struct iovec *iov, unsigned int nr,
@@ -163,11 +261,10 @@ int parasite_dump_pages(struct compel_ctl *ctl, const struct iovec *iov, unsigne
 {
 	struct parasite_dump_pages *a = compel_args(ctl);
 	struct pages_cursor c = { .iov = iov, .nr = nr };
-	_cleanup_close_ int rfd = -1;
-	uint64_t total = 0;
-	size_t cap = 0, bytes;
-	unsigned int i;
-	int p[2], ret;
+	struct page_pipes pp = { .nr = 0 };
+	uint64_t total = 0, bytes;
+	unsigned int i, cmds = 0;
+	int ret = 0;
 
 	for (i = 0; i < nr; i++)
 		if (((uintptr_t)iov[i].iov_base | iov[i].iov_len) & ~PAGE_MASK) {
@@ -180,35 +277,32 @@ int parasite_dump_pages(struct compel_ctl *ctl, const struct iovec *iov, unsigne
 	if (c.i == c.nr)
 		goto out;
 
-	ret = make_page_pipe(p, &cap);
+	ret = page_pipes_init(&pp);
 	if (ret)
-		return pr_err_ret(ret, "cannot create the page pipe");
-	rfd = p[0];
-	ret = send_page_pipe(ctl, p[1]);
-	close(p[1]);
-	if (ret)
-		return pr_err_ret(ret, "cannot pass the page pipe to the parasite");
-
-	while (c.i < c.nr) {
-		bytes = fill_batch(&c, a, cap);
-		ret = compel_rpc_call_sync(ctl, PARASITE_CMD_DUMP_PAGES);
-		if (ret)
-			return pr_err_ret(ret, "parasite cannot vmsplice %zu bytes", bytes);
-		if (a->bytes != bytes) {
-			pr_err("parasite moved %llu bytes of %zu", (unsigned long long)a->bytes,
-			       bytes);
-			return -EIO;
-		}
-		ret = drain_pipe(rfd, out_fd, bytes);
-		if (ret)
-			return pr_err_ret(ret, "cannot splice %zu bytes into the image", bytes);
-		total += bytes;
+		return pr_err_ret(ret, "cannot create the page pipes");
+	ret = page_pipes_send(ctl, &pp);
+	if (ret) {
+		pr_err_ret(ret, "cannot pass the page pipes to the parasite");
+		goto out_release;
 	}
-	pr_debug("%llu bytes of pages dumped, pipe of %zu bytes", (unsigned long long)total, cap);
+	while (c.i < c.nr) {
+		bytes = fill_cmd(&c, a, pp.cap);
+		ret = dump_pages_cmd(ctl, &pp, bytes, out_fd);
+		if (ret)
+			goto out_release;
+		total += bytes;
+		cmds++;
+	}
+	pr_debug("%" PRIu64 " bytes of pages dumped by %u command(s) through %u pipe(s) of %zu "
+		 "bytes", total, cmds, pp.nr, pp.cap);
+	page_pipes_release(&pp);
 out:
 	if (ret_bytes)
 		*ret_bytes = total;
 	return 0;
+out_release:
+	page_pipes_release(&pp);
+	return ret;
 }
 
 #define PARASITE_MAX_DRAIN	((PARASITE_ARGS_SIZE - sizeof(struct parasite_drain_fds)) / \

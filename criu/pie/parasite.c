@@ -11,10 +11,10 @@
 #define P_EINVAL		22
 #define P_EIO			5
 #define P_EBADF			9
-#define P_SPLICE_F_NONBLOCK	2
 #define P_UIO_MAXIOV		1024
 
-static int page_pipe = -1;
+static int page_pipes[PARASITE_MAX_PAGE_PIPES];
+static uint32_t nr_page_pipes;
 
 static int dump_misc(struct parasite_misc *m)
 {
@@ -54,62 +54,98 @@ static int dump_misc(struct parasite_misc *m)
 	return 0;
 }
 
-static int set_page_pipe(void)
+static void close_page_pipes(void)
 {
-	int fd = -1, ret;
+	while (nr_page_pipes)
+		sys_close(page_pipes[--nr_page_pipes]);
+}
 
-	ret = std_recv_fds(std_ctl_sock(), &fd, 1);
+static int set_page_pipes(struct parasite_page_pipes *a)
+{
+	int ret;
+
+	close_page_pipes();
+	if (!a->nr_pipes || a->nr_pipes > PARASITE_MAX_PAGE_PIPES)
+		return -P_EINVAL;
+	ret = std_recv_fds(std_ctl_sock(), page_pipes, a->nr_pipes);
 	if (ret) {
-		pie_err("cannot receive the page pipe: %d", ret);
+		pie_err("cannot receive %u page pipes: %d", a->nr_pipes, ret);
 		return ret;
 	}
-	if (page_pipe >= 0)
-		sys_close(page_pipe);
-	page_pipe = fd;
+	nr_page_pipes = a->nr_pipes;
 	return 0;
 }
 
 /*
- * vmsplice the ranges in order; a partial result moves on inside the range. The iovs are
- * consumed (struct parasite_iov has struct iovec's layout). Never blocks: a full pipe is
- * -EAGAIN, as the host sizes batches to the pipe.
+ * vmsplice exactly @len bytes of the ranges from *@pos on into @fd, blocking while the pipe is
+ * full; the ranges are consumed (struct parasite_iov has struct iovec's layout).
  */
-static int dump_pages(struct parasite_dump_pages *a)
+static int splice_batch(int fd, struct parasite_iov **pos, struct parasite_iov *end, uint64_t len)
 {
-	struct parasite_iov *iov = a->iovs;
-	uint32_t i = 0, n;
+	struct parasite_iov *iov = *pos;
+	uint64_t sum, over;
+	uint32_t n;
 	long r;
 
-	a->bytes = 0;
-	if (page_pipe < 0)
-		return -P_EBADF;
-	while (i < a->nr_iovs) {
-		n = a->nr_iovs - i;
-		if (n > P_UIO_MAXIOV)
-			n = P_UIO_MAXIOV;
-		r = sys_vmsplice(page_pipe, (const struct iovec *)&iov[i], n, P_SPLICE_F_NONBLOCK);
+	while (len) {
+		/* the ranges of this batch, the last one cut at its end */
+		for (n = 0, sum = 0; iov + n < end && n < P_UIO_MAXIOV && sum < len; n++)
+			sum += iov[n].len;
+		if (!n)
+			return -P_EINVAL;
+		over = sum > len ? sum - len : 0;
+		iov[n - 1].len -= over;
+		r = sys_vmsplice(fd, (const struct iovec *)iov, n, 0);
+		iov[n - 1].len += over;
 		if (r <= 0) {
 			pie_err("vmsplice of %u ranges from %llx: %ld", n,
-				(unsigned long long)iov[i].base, r);
+				(unsigned long long)iov->base, r);
 			return r ? (int)r : -P_EIO;
 		}
-		a->bytes += (uint64_t)r;
-		while (r > 0 && i < a->nr_iovs) {
-			if ((uint64_t)r >= iov[i].len) {
-				r -= (long)iov[i].len;
-				i++;
+		len -= (uint64_t)r;
+		while (r > 0) {
+			if ((uint64_t)r >= iov->len) {
+				r -= (long)iov->len;
+				iov++;
 			} else {
-				iov[i].base += (uint64_t)r;
-				iov[i].len -= (uint64_t)r;
+				iov->base += (uint64_t)r;
+				iov->len -= (uint64_t)r;
 				r = 0;
 			}
 		}
+		while (iov < end && !iov->len)
+			iov++;
 	}
-	if (a->flags & PARASITE_PAGES_CLOSE_PIPE) {
-		sys_close(page_pipe);
-		page_pipe = -1;
-	}
+	*pos = iov;
 	return 0;
+}
+
+/* See PARASITE_CMD_DUMP_PAGES: batch k into pipe k % nr_page_pipes, blocking. */
+static int dump_pages(struct parasite_dump_pages *a)
+{
+	struct parasite_iov *iov = a->iovs, *end = a->iovs + a->nr_iovs;
+	uint64_t left = 0, len;
+	uint32_t i, k;
+	int ret = 0;
+
+	a->bytes = 0;
+	if (!nr_page_pipes)
+		return -P_EBADF;
+	if (!a->batch_bytes)
+		ret = -P_EINVAL;
+	for (i = 0; i < a->nr_iovs; i++)
+		left += iov[i].len;
+	for (k = 0; !ret && left; k++) {
+		len = left < a->batch_bytes ? left : a->batch_bytes;
+		ret = splice_batch(page_pipes[k % nr_page_pipes], &iov, end, len);
+		if (!ret) {
+			a->bytes += len;
+			left -= len;
+		}
+	}
+	if (ret || (a->flags & PARASITE_PAGES_CLOSE_PIPE))
+		close_page_pipes();	/* on failure: EOF for the host's reads */
+	return ret;
 }
 
 static int drain_fds(struct parasite_drain_fds *a)
@@ -135,8 +171,8 @@ int parasite_daemon_cmd(unsigned int cmd, void *args)
 	switch (cmd) {
 	case PARASITE_CMD_DUMP_MISC:
 		return dump_misc(args);
-	case PARASITE_CMD_SET_PAGE_PIPE:
-		return set_page_pipe();
+	case PARASITE_CMD_SET_PAGE_PIPES:
+		return set_page_pipes(args);
 	case PARASITE_CMD_DUMP_PAGES:
 		return dump_pages(args);
 	case PARASITE_CMD_DRAIN_FDS:
@@ -147,7 +183,5 @@ int parasite_daemon_cmd(unsigned int cmd, void *args)
 
 void parasite_daemon_fini(void)
 {
-	if (page_pipe >= 0)
-		sys_close(page_pipe);
-	page_pipe = -1;
+	close_page_pipes();
 }

@@ -8,14 +8,14 @@
 
 #include <stdint.h>
 
-#define PARASITE_PROTO_VERSION	1
+#define PARASITE_PROTO_VERSION	2
 
 /* The first command number free for compel's users (COMPEL_USER_CMD_BASE). */
 #define PARASITE_CMD_BASE	64
 
 enum parasite_cmd {
 	PARASITE_CMD_DUMP_MISC = PARASITE_CMD_BASE,	/* args: struct parasite_misc (out) */
-	PARASITE_CMD_SET_PAGE_PIPE,	/* one fd follows (SCM_RIGHTS): the pipe's write end */
+	PARASITE_CMD_SET_PAGE_PIPES,	/* args: struct parasite_page_pipes; the write ends follow */
 	PARASITE_CMD_DUMP_PAGES,	/* args: struct parasite_dump_pages */
 	PARASITE_CMD_DRAIN_FDS,		/* args: struct parasite_drain_fds; the fds follow */
 	PARASITE_CMD__MAX,
@@ -45,21 +45,37 @@ struct parasite_iov {
 };
 _Static_assert(sizeof(struct parasite_iov) == 16, "parasite ABI changed");
 
+/*
+ * PARASITE_CMD_SET_PAGE_PIPES: the write ends of nr_pipes pipes follow in one SCM_RIGHTS
+ * message; they replace any earlier ones. Each pipe holds at least the batch_bytes of
+ * struct parasite_dump_pages.
+ */
+#define PARASITE_MAX_PAGE_PIPES	8
+struct parasite_page_pipes {
+	uint32_t nr_pipes;	/* 1..PARASITE_MAX_PAGE_PIPES */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct parasite_page_pipes) == 8, "parasite ABI changed");
+
 enum parasite_pages_flags {
-	PARASITE_PAGES_CLOSE_PIPE = 1 << 0,	/* close the page pipe after this batch */
+	PARASITE_PAGES_CLOSE_PIPE = 1 << 0,	/* close the page pipes after this command */
 };
 
 /*
- * PARASITE_CMD_DUMP_PAGES: vmsplice iovs[0..nr_iovs) in order into the page pipe. The batch
- * must fit in the pipe (the parasite never blocks: it fails with -EAGAIN instead).
+ * PARASITE_CMD_DUMP_PAGES: vmsplice iovs[0..nr_iovs) in order into the page pipes, cut into
+ * batches of batch_bytes (the last one may be shorter): batch k goes into pipe k % nr_pipes.
+ * The parasite blocks while a pipe is full; the host, having sent the command without waiting,
+ * drains batch after batch in the same order (so nr_pipes batches are in flight), then takes
+ * the reply. On failure the parasite closes all page pipes first: the host's reads see EOF.
  */
 struct parasite_dump_pages {
 	uint32_t nr_iovs;
 	uint32_t flags;		/* enum parasite_pages_flags */
-	uint64_t bytes;		/* out: bytes moved into the pipe */
+	uint64_t batch_bytes;	/* in: a multiple of the page size */
+	uint64_t bytes;		/* out: bytes moved into the pipes */
 	struct parasite_iov iovs[];
 };
-_Static_assert(sizeof(struct parasite_dump_pages) == 16, "parasite ABI changed");
+_Static_assert(sizeof(struct parasite_dump_pages) == 24, "parasite ABI changed");
 
 /*
  * PARASITE_CMD_DRAIN_FDS: send the task's fds fds[0..nr_fds) over the control socket
