@@ -7,7 +7,8 @@
  * Restore: the first entry of a pipe the task uses creates it (pipe2, or opening the FIFO
  * O_RDWR), sets its capacity and writes the queued bytes back, and keeps both ends above the
  * task's fds; each entry then gets its end (dup, or a new open file description for a second
- * one of the same direction), with its O_NONBLOCK.
+ * one of the same direction), with its O_NONBLOCK. Packet-mode pipes (O_DIRECT) are created
+ * so; with data queued they are refused (the packet boundaries would be lost).
  */
 #define LOG_PREFIX "pipe: "
 #include "res/files.h"
@@ -87,6 +88,11 @@ static int pipe_dump_data(struct dump_ctx *dc, const struct fd_parms *p, uint32_
 	*ret_len = (uint64_t)queued;
 	if (!queued)
 		return 0;
+	if (p->fi.flags & O_DIRECT) {
+		pr_err("fd %d of task %d is a packet-mode (O_DIRECT) pipe with data queued: "
+		       "not supported", p->fd, p->pid);
+		return -EOPNOTSUPP;
+	}
 	if (pipe2(tp, O_CLOEXEC) < 0)
 		return pr_err_ret(-errno, "cannot create a pipe");
 	t0 = tp[0];
@@ -119,7 +125,7 @@ static int pipe_dump(struct dump_ctx *dc, const struct fd_parms *p, uint32_t id,
 
 	pe.id = id;
 	pe.pipe_id = (uint32_t)p->st.st_ino;
-	pe.flags = p->fi.flags & (O_ACCMODE | O_NONBLOCK);
+	pe.flags = p->fi.flags & (O_ACCMODE | O_NONBLOCK | (fifo ? 0 : O_DIRECT));
 	size = fcntl(p->lfd, F_GETPIPE_SZ);
 	if (size < 0)
 		return pr_err_ret(-errno, "fd %d of task %d: F_GETPIPE_SZ", p->fd, p->pid);
@@ -230,6 +236,22 @@ static int pipe_fill(struct rst_files *rf, const PipeEntry *pe, int wfd)
 	return 0;
 }
 
+/* O_DIRECT if the write end of the pipe of @pe is in packet mode (only it has the flag). */
+static int pipe_direct(struct rst_files *rf, const PipeEntry *pe)
+{
+	const PipeEntry *o;
+	size_t i;
+
+	for (i = 0; i < rf->nr; i++) {
+		if (rf->f[i].ops != &pipe_ops)
+			continue;
+		o = pipe_entry(rf->f[i].fe);
+		if (o && o->pipe_id == pe->pipe_id && (o->flags & O_DIRECT))
+			return O_DIRECT;
+	}
+	return 0;
+}
+
 static int pipe_prepare(struct rst_files *rf, struct rst_file *f)
 {
 	const PipeEntry *pe = pipe_entry(f->fe);
@@ -243,7 +265,7 @@ static int pipe_prepare(struct rst_files *rf, struct rst_file *f)
 			return rst_task_err(rf->t, -errno, "cannot open the fifo '%s': %m",
 					    pe->name);
 		p[1] = -1;
-	} else if (pipe2(p, O_CLOEXEC) < 0) {
+	} else if (pipe2(p, O_CLOEXEC | pipe_direct(rf, pe)) < 0) {
 		return rst_task_err(rf->t, -errno, "cannot create a pipe: %m");
 	}
 	f->aux = rst_files_stash(rf, p[0]);
@@ -298,7 +320,7 @@ static int pipe_open(struct rst_files *rf, struct rst_file *f)
 			return rst_task_err(rf->t, -errno, "pipe %u: cannot get its %s end: %m",
 					    pe->pipe_id, acc == O_RDONLY ? "read" : "write");
 	}
-	if (fcntl(fd, F_SETFL, pe->flags & O_NONBLOCK) < 0) {
+	if (fcntl(fd, F_SETFL, pe->flags & (O_NONBLOCK | O_DIRECT)) < 0) {	/* pipes: allowed */
 		int err = rst_task_err(rf->t, -errno, "pipe %u: cannot set its flags: %m",
 				       pe->pipe_id);
 

@@ -181,7 +181,7 @@ int reg_file_write(struct dump_ctx *dc, struct cr_img *img, const struct reg_fil
 			re.has_rdev = true;
 			re.rdev = st.st_rdev;
 		}
-		ret = reg_file_fown(f->lfd, &re);
+		ret = f->flags & O_PATH ? 0 : reg_file_fown(f->lfd, &re);	/* no owner */
 		if (ret < 0)
 			return pr_err_ret(ret, "'%s': cannot read its owner", f->name);
 		ret = reg_file_dump_deleted(dc, f, &re, name, sizeof(name));

@@ -1,8 +1,8 @@
 /*
  * Pipes: queued bytes survive without being consumed by the dump, the capacity (F_SETPIPE_SZ),
  * O_NONBLOCK, a dup sharing one end, a pipe whose write end was closed (reader sees the data,
- * then EOF), one whose read end was closed (writer gets EPIPE), and an empty pipe still
- * connecting its two ends.
+ * then EOF), one whose read end was closed (writer gets EPIPE), an empty pipe still
+ * connecting its two ends, and an empty packet-mode (O_DIRECT) pipe still in packet mode.
  */
 #include "zdtmtst.h"
 
@@ -34,14 +34,14 @@ static void read_all(int fd, char *buf, size_t len)
 
 int main(int argc, char **argv)
 {
-	int a[2], b[2], c[2], e[2], sz;
+	int a[2], b[2], c[2], e[2], pk[2], sz;
 	char small[16];
 	ssize_t n;
 
 	test_init(argc, argv);
 	signal(SIGPIPE, SIG_IGN);
 	test_fill(big, sizeof(big), 42);
-	if (pipe(a) || pipe(b) || pipe(c) || pipe(e))
+	if (pipe(a) || pipe(b) || pipe(c) || pipe(e) || pipe2(pk, O_DIRECT))
 		fail("pipe: %m");
 	if (fcntl(a[1], F_SETPIPE_SZ, BIG_SIZE) < 0)
 		fail("F_SETPIPE_SZ: %m");
@@ -86,5 +86,11 @@ int main(int argc, char **argv)
 
 	if (write(e[1], "ping", 4) != 4 || read(e[0], small, 4) != 4 || memcmp(small, "ping", 4))
 		fail("pipe e's ends are no longer connected");
+
+	if (!(fcntl(pk[1], F_GETFL) & O_DIRECT))
+		fail("the packet-mode pipe lost O_DIRECT");
+	if (write(pk[1], "abc", 3) != 3 || write(pk[1], "de", 2) != 2 ||
+	    read(pk[0], small, sizeof(small)) != 3 || read(pk[0], small, sizeof(small)) != 2)
+		fail("the packet-mode pipe does not keep packets apart");
 	pass();
 }
