@@ -84,6 +84,7 @@ void dump_ctx_release(struct dump_ctx *dc)
 	core_release(dc);
 	freezer_free(dc->freezer);
 	creds_release(dc);
+	timers_release(dc);
 	dc->freezer = NULL;
 	free(dc->shared_si);
 	dc->shared_si = NULL;
@@ -306,6 +307,8 @@ static int step_remote(struct dump_ctx *dc)
 	ret = mm_collect_brk(dc, ctl);
 	if (ret == 0)
 		ret = core_collect_remote(dc, ctl);
+	if (ret == 0)
+		ret = timers_collect(dc, ctl);
 	ret2 = compel_cure(ctl);	/* registers, FPU state and mask back as they were */
 	if (ret2 < 0 && ret == 0)
 		ret = pr_err_ret(ret2, "cannot restore task %d after remote syscalls", dc->pid);

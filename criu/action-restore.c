@@ -463,6 +463,7 @@ static int child_size_restorer(struct rst_task *t)
 {
 	t->args_len = PAGE_ALIGN(sizeof(struct restorer_args) + mm_args_size(t) +
 				 core_args_size(t->c) + creds_args_size(t->c) +
+				 timers_args_size(t->c) +
 				 MAX_UNMAP * sizeof(struct rst_range) + 64);
 	t->rst_len = PAGE_ALIGN(restorer_blob_len) + t->args_len + RESTORER_STACK_SIZE +
 		     t->c->nr_threads * RESTORER_THREAD_STACK + PAGE_ALIGN(vdso_span(t->c));
@@ -495,6 +496,8 @@ static int child_map_restorer(struct rst_task *t)
 	ret = core_fill_args(t, a, &off);
 	if (!ret)
 		ret = creds_fill_args(t, a, &off);
+	if (!ret)
+		ret = timers_fill_args(t, a, &off);
 	if (ret)
 		return ret;
 	a->unmap_off = ALIGN_UP(off, 16);

@@ -453,6 +453,65 @@ static void set_creds(struct restorer_args *a)
 	sys2(__NR_prctl, PR_SET_PDEATHSIG, a->pdeath_sig);
 }
 
+/* ---- POSIX timers (struct rst_posix_timer), created with their ids and armed last ---- */
+
+#define __NR_timer_create		222
+#define __NR_timer_settime		223
+#define PR_TIMER_CREATE_RESTORE_IDS	77
+
+struct rst_sigevent {
+	uint64_t value;
+	int32_t signo;
+	int32_t notify;
+	int32_t tid;
+	int32_t pad[11];
+};
+
+struct rst_itimerspec {
+	uint64_t isec, insec, vsec, vnsec;
+};
+
+static void set_timers(struct restorer_args *a)
+{
+	struct rst_posix_timer *t = (struct rst_posix_timer *)((char *)a + a->timers_off);
+	struct rst_itimerspec its;
+	struct rst_sigevent sev;
+	int32_t id;
+	uint32_t i;
+	long ret;
+
+	if (!a->nr_timers)
+		return;
+	ret = sys2(__NR_prctl, PR_TIMER_CREATE_RESTORE_IDS, 1);
+	if (ret < 0)
+		fail(a, "cannot ask for timer ids (PR_TIMER_CREATE_RESTORE_IDS)", 0, ret);
+	for (i = 0; i < a->nr_timers; i++) {
+		memset(&sev, 0, sizeof(sev));
+		sev.value = t[i].sival;
+		sev.signo = t[i].signo;
+		sev.notify = t[i].notify;
+		sev.tid = t[i].notify_tid;
+		id = t[i].id;
+		ret = sys3(__NR_timer_create, t[i].clock_id, &sev, &id);
+		if (ret < 0)
+			fail(a, "cannot create a posix timer", t[i].id, ret);
+		if (id != t[i].id)
+			fail(a, "a posix timer got another id", t[i].id, 0);
+	}
+	sys2(__NR_prctl, PR_TIMER_CREATE_RESTORE_IDS, 0);
+	for (i = 0; i < a->nr_timers; i++) {
+		if (!t[i].vsec && !t[i].vnsec)
+			continue;	/* disarmed */
+		its.isec = t[i].isec;
+		its.insec = t[i].insec;
+		its.vsec = t[i].vsec;
+		its.vnsec = t[i].vnsec;
+		ret = sys4(__NR_timer_settime, t[i].id, 0, &its, 0);
+		if (ret < 0)
+			fail(a, "cannot arm a posix timer", t[i].id, ret);
+	}
+}
+
 struct rst_clone_args {
 	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
 	uint64_t set_tid, set_tid_size, cgroup;
@@ -582,6 +641,7 @@ void restorer_main(struct restorer_args *a)
 	wait_go(a);
 	set_seccomp(a);
 	set_creds(a);
+	set_timers(a);
 	sys1(__NR_close, a->status_fd);
 	sys1(__NR_close, a->go_fd);
 

@@ -125,6 +125,15 @@ struct dump_shm_range {
 	pid_t pid;
 };
 
+/* A POSIX timer of the process: /proc/PID/timers and timer_gettime(2). */
+struct dump_posix_timer {
+	int id, clock_id, signo;
+	int notify, notify_tid;		/* SIGEV_*, the thread for SIGEV_THREAD_ID */
+	uint64_t sival;
+	uint64_t isec, insec, vsec, vnsec;
+	uint32_t overrun;
+};
+
 /* A thread's alternate signal stack, as sigaltstack(2) reports it. */
 struct dump_sas {
 	uint64_t sp;
@@ -191,6 +200,8 @@ struct dump_ctx {
 	uint32_t rseq_len, rseq_sig;
 	struct dump_creds creds;
 	struct dump_sas sas;		/* the main thread's alternate signal stack */
+	struct dump_posix_timer *ptimers;	/* owned, nr_ptimers */
+	int nr_ptimers;
 
 	/* pages */
 	struct page_runs runs;		/* owned: the pages to dump, in address order */
@@ -254,6 +265,13 @@ int creds_collect(struct dump_ctx *dc);			/* seized: /proc/PID/status */
 void creds_release(struct dump_ctx *dc);
 /* For core-PID.img: a CredsEntry borrowing dc's memory; free it with free(). NULL: no memory. */
 struct CredsEntry *creds_entry_new(const struct dump_ctx *dc);
+
+/* timers.c: POSIX timers. */
+struct TaskCoreEntry;
+int timers_collect(struct dump_ctx *dc, struct compel_ctl *ctl);	/* remote syscalls */
+void timers_release(struct dump_ctx *dc);
+/* Fill tc->posix_timers; *@ret_mem (to free() after the write) holds what they point to. */
+int timers_fill_core(const struct dump_ctx *dc, struct TaskCoreEntry *tc, void **ret_mem);
 
 /* ================================ restore side =============================== */
 
@@ -407,6 +425,9 @@ int core_restore_limits(struct rst_task *t);		/* child: rlimits, no_new_privs */
 /* creds.c: the credentials the restorer sets last (child; none if they are criu's own). */
 size_t creds_args_size(const struct rst_ctx *c);
 int creds_fill_args(struct rst_task *t, struct restorer_args *a, size_t *off);
+/* timers.c: the POSIX timers the restorer creates and arms last (child). */
+size_t timers_args_size(const struct rst_ctx *c);
+int timers_fill_args(struct rst_task *t, struct restorer_args *a, size_t *off);
 /* Child: registers (the rt_sigframe), TLS, rseq, prctl state into @a from *@off on. */
 int core_fill_args(struct rst_task *t, struct restorer_args *a, size_t *off);
 size_t core_args_size(const struct rst_ctx *c);

@@ -544,6 +544,7 @@ int core_dump(struct dump_ctx *dc)
 	_cleanup_free_ SeccompFilterEntry *sf = NULL;
 	_cleanup_free_ SeccompFilterEntry **sf_ptrs = NULL;
 	_cleanup_free_ CredsEntry *creds = NULL;
+	_cleanup_free_ void *timers = NULL;
 	SigaltstackEntry sas;
 	struct user_regs_struct regs;
 	const void *xsave;
@@ -584,7 +585,7 @@ int core_dump(struct dump_ctx *dc)
 	if (task_core_fill_limits(dc, &tc, rl, rl_ptrs, &sf, &sf_ptrs) < 0)
 		return -ENOMEM;
 	tc.creds = creds = creds_entry_new(dc);		/* res/creds.c */
-	if (!creds)
+	if (!creds || timers_fill_core(dc, &tc, &timers) < 0)	/* res/timers.c */
 		return -ENOMEM;
 	tc.n_shared_siginfo = dc->nr_shared_si;
 	tc.shared_siginfo = shared_si;

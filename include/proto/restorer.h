@@ -94,6 +94,19 @@ struct rst_creds {
 };
 _Static_assert(sizeof(struct rst_creds) == 96, "restorer ABI changed");
 
+/* A POSIX timer, created with its id (PR_TIMER_CREATE_RESTORE_IDS) and armed by the restorer. */
+struct rst_posix_timer {
+	int32_t id;
+	int32_t clock_id;
+	int32_t notify;			/* SIGEV_* */
+	int32_t notify_tid;		/* SIGEV_THREAD_ID */
+	int32_t signo;
+	uint32_t pad;
+	uint64_t sival;
+	uint64_t isec, insec, vsec, vnsec;
+};
+_Static_assert(sizeof(struct rst_posix_timer) == 64, "restorer ABI changed");
+
 /* A range of criu's own address space, unmapped by the restorer. */
 struct rst_range {
 	uint64_t start;
@@ -172,8 +185,13 @@ struct restorer_args {
 	 * (a change of uid resets both).
 	 */
 	uint64_t creds_off;		/* struct rst_creds, 0: keep criu's credentials */
+
+	/* POSIX timers, created and armed last, right before rt_sigreturn. */
+	uint32_t nr_timers;		/* struct rst_posix_timer at timers_off */
+	uint32_t pad2;
+	uint64_t timers_off;
 };
-_Static_assert(sizeof(struct restorer_args) == 304, "restorer ABI changed");
+_Static_assert(sizeof(struct restorer_args) == 320, "restorer ABI changed");
 
 /*
  * Sent after RESTORER_MSG_READY: where the restorer lives and the address of a "syscall"
