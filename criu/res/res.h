@@ -194,7 +194,7 @@ struct dump_ctx {
 	int nr_thread_si;
 	uint64_t rseq_abi;		/* 0: no rseq registered */
 	struct proc_limits limits;
-	int seccomp_mode;		/* 0 off, 2 filter (strict mode is refused) */
+	int seccomp_mode;		/* 0 off, 1 strict, 2 filter */
 	struct dump_seccomp_filter *filters;	/* owned, nr_filters, the oldest first */
 	int nr_filters;
 	uint32_t rseq_len, rseq_sig;

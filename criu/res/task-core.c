@@ -240,24 +240,29 @@ static int seccomp_read_filters(struct dump_ctx *dc)
 }
 
 /*
- * Seccomp: strict mode allows no syscall we would run in the task; with filters, suspend them
- * for as long as we trace the task (our remote syscalls and parasite must not be filtered), and
- * record them.
+ * Seccomp: suspend it for as long as we trace the task (our remote syscalls and parasite must
+ * be neither filtered nor refused by strict mode), and record the mode and the filters. The
+ * mode is per thread and /proc tells the main thread's: strict mode is refused with threads.
  */
 static int seccomp_collect(struct dump_ctx *dc)
 {
 	int ret;
 
 	dc->seccomp_mode = dc->status.seccomp < 0 ? 0 : dc->status.seccomp;
-	if (dc->seccomp_mode == 1) {
-		pr_err("task %d is in seccomp strict mode: cannot be dumped", dc->pid);
+	if (dc->seccomp_mode == 1 && dc->nr_tids > 1) {
+		pr_err("task %d is in seccomp strict mode and has %zu threads: cannot be dumped "
+		       "(the mode of each thread is not known)", dc->pid, dc->nr_tids);
 		return -EOPNOTSUPP;
 	}
-	if (dc->seccomp_mode != 2)
+	if (dc->seccomp_mode != 1 && dc->seccomp_mode != 2)
 		return 0;
 	if (ptrace(PTRACE_SETOPTIONS, dc->pid, NULL,
 		   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP_)) < 0)
 		return pr_err_ret(-errno, "cannot suspend the seccomp filters of task %d", dc->pid);
+	if (dc->seccomp_mode == 1) {
+		pr_info("task %d: seccomp strict mode", dc->pid);
+		return 0;
+	}
 	ret = seccomp_read_filters(dc);
 	if (ret < 0)
 		return pr_err_ret(ret, "cannot read the seccomp filters of task %d", dc->pid);
