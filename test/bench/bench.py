@@ -3,10 +3,11 @@
 
 Workloads: a process holding 1 GiB of touched anonymous memory, one of 64 MiB, and a small
 sleeping process. Images go to /dev/shm. Each is dumped and restored once to warm up, then
---runs more times; the medians are printed in seconds and GiB/s, next to the ceilings:
-writing 1 GiB into /dev/shm (what dump cannot beat) and filling 1 GiB of freshly mapped memory
-(what restore cannot beat: the faster of faulting page by page and MADV_POPULATE_WRITE first),
-each also at the other workload sizes, and the ratio of each median to its ceiling. Figures only.
+--runs more times; the medians are printed in seconds and GiB/s, next to the ceilings measured
+in the same runs, at the same size: writing the memory into /dev/shm (what dump cannot beat)
+and filling as much freshly mapped memory (what restore cannot beat: the faster of faulting page
+by page and MADV_POPULATE_WRITE first), with the ratio of each median to its ceiling. Figures
+only, no thresholds.
 """
 
 import argparse
@@ -64,17 +65,16 @@ class Bench:
         self.ceiling = os.path.join(self.build, "test", "bench", "ceiling")
         self.shm = shm
 
-    def ceilings(self, mib, runs):
-        """Medians (after a warm-up) of: writing MIB MiB into /dev/shm, and filling MIB MiB of
-        fresh memory page by page ("touch") and after one MADV_POPULATE_WRITE ("populate")."""
+    def ceilings_once(self, mib):
+        """One measurement each of: writing MIB MiB into /dev/shm, and filling MIB MiB of fresh
+        memory page by page ("touch") and after one MADV_POPULATE_WRITE ("populate")."""
         path = os.path.join(self.shm, "ceiling.data")
-        res = {"write": [], "touch": [], "populate": []}
-        for _ in range(runs + 1):
-            for key in res:
-                cmd = [self.ceiling, "write", path, str(mib)] if key == "write" else \
-                      [self.ceiling, "fill", str(mib), key]
-                res[key].append(float(subprocess.check_output(cmd)))
-        return {k: statistics.median(v[1:]) for k, v in res.items()}
+        res = {}
+        for key in ("write", "touch", "populate"):
+            cmd = [self.ceiling, "write", path, str(mib)] if key == "write" else \
+                  [self.ceiling, "fill", str(mib), key]
+            res[key] = float(subprocess.check_output(cmd))
+        return res
 
     def criu_run(self, args, log_dir):
         t0 = time.monotonic()
@@ -148,41 +148,38 @@ def main():
     b = Bench(args.build, shm)
     failed = False
     try:
-        print("ceilings (median of %d after a warm-up):" % args.runs, flush=True)
-        sizes = [int(x) for x in args.sizes.split(",")]
-        ceil = {}
-        for mib in sorted(set(sizes + [1024]), reverse=True):
-            if not mib:
-                continue
-            c = b.ceilings(mib, args.runs)
-            ceil[mib] = (c["write"], min(c["touch"], c["populate"]))
-            what = "1 GiB" if mib == 1024 else "%d MiB" % mib
-            nbytes = mib << 20
-            print("  write %-7s into /dev/shm             %8.3f s  %s   (dump's ceiling)" %
-                  (what, c["write"], fmt_rate(nbytes, c["write"])))
-            print("  fill %-7s fresh memory, page by page %8.3f s  %s" %
-                  (what, c["touch"], fmt_rate(nbytes, c["touch"])))
-            print("  fill %-7s fresh memory, populated    %8.3f s  %s   "
-                  "(restore's ceiling: the faster fill)" %
-                  (what, c["populate"], fmt_rate(nbytes, c["populate"])), flush=True)
-        print("dump / restore (median of %d after a warm-up):" % args.runs, flush=True)
-        for mib in sizes:
+        print("medians of %d runs after a warm-up; each run measures the ceilings right "
+              "before the dump and restore, so that both see the same machine load" % args.runs)
+        for mib in [int(x) for x in args.sizes.split(",")]:
             name = "%d MiB" % mib if mib else "small (sleeping)"
+            nbytes = mib << 20
+            runs = []
             try:
-                runs = [b.one_cycle(mib) for _ in range(args.runs + 1)][1:]
+                for _ in range(args.runs + 1):
+                    c = b.ceilings_once(mib) if mib else {}
+                    c["dump"], c["restore"] = b.one_cycle(mib)
+                    runs.append(c)
             except BenchError as e:
-                print("  %-16s %s" % (name, e), flush=True)
+                print("%s: %s" % (name, e), flush=True)
                 failed = True
                 continue
-            d = statistics.median(r[0] for r in runs)
-            r = statistics.median(r[1] for r in runs)
-            nbytes = mib << 20
-            line_d = "  %-16s dump    %8.3f s  %s" % (name, d, fmt_rate(nbytes, d))
-            line_r = "  %-16s restore %8.3f s  %s" % ("", r, fmt_rate(nbytes, r))
-            if nbytes:
-                w, f = ceil[mib]
-                line_d += "   %5.1f%% of the ceiling's speed" % (100 * w / d)
-                line_r += "   %5.1f%% of the ceiling's speed" % (100 * f / r)
+            med = {k: statistics.median(r[k] for r in runs[1:]) for k in runs[0]}
+            print("%s:" % name)
+            if mib:
+                w, f = med["write"], min(med["touch"], med["populate"])
+                print("  ceiling: write into /dev/shm       %8.3f s  %s" %
+                      (med["write"], fmt_rate(nbytes, med["write"])))
+                print("  ceiling: fill fresh memory, faults %8.3f s  %s" %
+                      (med["touch"], fmt_rate(nbytes, med["touch"])))
+                print("  ceiling: fill, populated first     %8.3f s  %s" %
+                      (med["populate"], fmt_rate(nbytes, med["populate"])))
+            line_d = "  criu dump                          %8.3f s  %s" % \
+                (med["dump"], fmt_rate(nbytes, med["dump"]))
+            line_r = "  criu restore                       %8.3f s  %s" % \
+                (med["restore"], fmt_rate(nbytes, med["restore"]))
+            if mib:
+                line_d += "   %5.1f%% of the write ceiling" % (100 * w / med["dump"])
+                line_r += "   %5.1f%% of the faster fill ceiling" % (100 * f / med["restore"])
             print(line_d)
             print(line_r, flush=True)
     finally:
