@@ -184,16 +184,16 @@ static int shared_file_id(const struct dump_ctx *dc, const struct fd_parms *p, u
 }
 
 /*
- * Across tasks: descriptions are restored per task, so a description shared with an earlier
- * task of the tree comes back as a separate open. That is only the same thing for files
- * without an offset that matters: O_APPEND files and character devices (a terminal, /dev/null).
- * Refuse the rest, and pipes, FIFOs and memfds whose inode another task has open too (each task
- * would create its own). Returns 0 or -EOPNOTSUPP (logged).
+ * Across tasks: an open file description of an earlier task of the tree is not dumped again;
+ * the fd records that task and its fd (owner), and the restored task takes that very
+ * description from it (pidfd_getfd()). Returns 1 and *@ret_d for such a description, 0 for a
+ * new one, or -EOPNOTSUPP (logged) for a pipe, FIFO or memfd another task has open through
+ * another description (each task would create its own).
  */
 static int files_check_tasks(struct dump_ctx *dc, const struct fd_parms *p,
-			     const struct res_ops *ops)
+			     const struct res_ops *ops, const struct dump_desc **ret_d)
 {
-	const struct dump_desc *d;
+	const struct dump_desc *d, *other = NULL;
 	size_t i;
 	long r;
 
@@ -204,24 +204,20 @@ static int files_check_tasks(struct dump_ctx *dc, const struct fd_parms *p,
 		if (d->pid == dc->pid || d->dev != (uint64_t)p->st.st_dev ||
 		    d->ino != (uint64_t)p->st.st_ino)
 			continue;
-		if (ops == &pipe_ops || ops == &fifo_ops || ops == &memfd_ops) {
-			pr_err("fd %d of task %d ('%s') is a %s also open in task %d: %ss between "
-			       "tasks are not supported yet", p->fd, p->pid, p->link, ops->name,
-			       d->pid, ops->name);
-			return -EOPNOTSUPP;
-		}
 		r = syscall(SYS_kcmp, d->pid, dc->pid, KCMP_FILE, d->fd, p->fd);
 		if (r < 0)
 			return pr_err_ret(-errno, "kcmp of fd %d of task %d and fd %d of task %d",
 					  d->fd, d->pid, p->fd, p->pid);
-		if (r)
-			continue;
-		if (ops == &reg_file_ops &&
-		    ((p->fi.flags & O_APPEND) || S_ISCHR(p->st.st_mode)))
-			return 0;
-		pr_err("fd %d of task %d ('%s') shares its open file description with fd %d of "
-		       "task %d: sharing a %s between tasks is not supported yet", p->fd, p->pid,
-		       p->link, d->fd, d->pid, ops->name);
+		if (r == 0) {
+			*ret_d = d;
+			return 1;
+		}
+		other = d;
+	}
+	if (other && (ops == &pipe_ops || ops == &fifo_ops || ops == &memfd_ops)) {
+		pr_err("fd %d of task %d ('%s') is a %s also open in task %d through another open "
+		       "file description: %ss between tasks are not supported yet", p->fd, p->pid,
+		       p->link, ops->name, other->pid, ops->name);
 		return -EOPNOTSUPP;
 	}
 	return 0;
@@ -229,7 +225,7 @@ static int files_check_tasks(struct dump_ctx *dc, const struct fd_parms *p,
 
 /* Remember the new description @p of this task for the tasks dumped after it. */
 static int files_note_desc(struct dump_ctx *dc, const struct fd_parms *p,
-			   const struct res_ops *ops)
+			   const struct res_ops *ops, uint32_t id)
 {
 	struct dump_shared *sh = dc->shared;
 	struct dump_desc *n;
@@ -247,6 +243,7 @@ static int files_note_desc(struct dump_ctx *dc, const struct fd_parms *p,
 	}
 	sh->descs[sh->nr_descs++] = (struct dump_desc){
 		.pid = dc->pid, .fd = p->fd, .dev = p->st.st_dev, .ino = p->st.st_ino, .ops = ops,
+		.id = id,
 	};
 	return 0;
 }
@@ -261,8 +258,23 @@ static const struct res_ops *fd_kind(const struct fd_parms *p)
 	return NULL;
 }
 
+/* A dup of a description owned by an earlier task has that owner too: its pid, and fd. */
+static pid_t files_dump_fd_owner(struct dump_ctx *dc, uint32_t id, int *ret_fd)
+{
+	int i;
+
+	for (i = 0; i < dc->nr_fds; i++)
+		if (dc->fds[i].id == id && dc->fds[i].owner_pid) {
+			*ret_fd = dc->fds[i].owner_fd;
+			return dc->fds[i].owner_pid;
+		}
+	return 0;
+}
+
 static int file_collect_one(struct dump_ctx *dc, int fd)
 {
+	const struct dump_desc *d = NULL;
+	struct dump_fd *df;
 	const struct res_ops *ops;
 	struct reg_file *f;
 	char link[4096], why[4200];
@@ -281,22 +293,22 @@ static int file_collect_one(struct dump_ctx *dc, int fd)
 		       fd_describe(&p, why, sizeof(why)));
 		return -EOPNOTSUPP;
 	}
-	if (ops->can_dump) {
+	ret = shared_file_id(dc, &p, &id);
+	if (ret < 0)
+		return pr_err_ret(ret, "kcmp of fd %d of task %d failed", fd, dc->pid);
+	df = &dc->fds[dc->nr_fds];
+	memset(df, 0, sizeof(*df));
+	if (ret == 0) {
+		ret = files_check_tasks(dc, &p, ops, &d);
+		if (ret < 0)
+			return ret;
+	}
+	if (ret == 0 && ops->can_dump) {
 		ret = ops->can_dump(dc, &p);
 		if (ret < 0)
 			return ret;
 	}
-
-	ret = shared_file_id(dc, &p, &id);
-	if (ret < 0)
-		return pr_err_ret(ret, "kcmp of fd %d of task %d failed", fd, dc->pid);
 	if (ret == 0) {
-		ret = files_check_tasks(dc, &p, ops);
-		if (ret < 0)
-			return ret;
-		ret = files_note_desc(dc, &p, ops);
-		if (ret < 0)
-			return ret;
 		ret = reg_file_add(&dc->files, link, &p.st, p.fi.flags & ~O_CLOEXEC, p.fi.pos, &id);
 		if (ret < 0)
 			return pr_err_ret(ret, "fd %d of task %d", fd, dc->pid);
@@ -304,8 +316,19 @@ static int file_collect_one(struct dump_ctx *dc, int fd)
 		f->fd = fd;
 		f->ops = ops;
 		f->need_lfd = f->need_lfd || ops->need_lfd;
+		ret = files_note_desc(dc, &p, ops, id);
+		if (ret < 0)
+			return ret;
+	} else if (d) {
+		id = d->id;
+		df->owner_pid = d->pid;
+		df->owner_fd = d->fd;
+		pr_debug("fd %d: the description of fd %d of task %d", fd, d->fd, d->pid);
+	} else {
+		df->owner_pid = files_dump_fd_owner(dc, id, &df->owner_fd);
 	}
 
+	df->type = ops->fd_type;
 	dc->fds[dc->nr_fds].fd = fd;
 	dc->fds[dc->nr_fds].id = id;
 	dc->fds[dc->nr_fds].fd_flags = (p.fi.flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
@@ -473,7 +496,6 @@ int files_dump(struct dump_ctx *dc)
 int fdinfo_dump(struct dump_ctx *dc)
 {
 	_cleanup_img_ struct cr_img *img = NULL;
-	const struct reg_file *f;
 	int i, ret;
 
 	ret = img_open(dc->dir, IMG_FDINFO, dc->pid, O_WRONLY, &img);
@@ -482,11 +504,15 @@ int fdinfo_dump(struct dump_ctx *dc)
 	for (i = 0; i < dc->nr_fds; i++) {
 		FdinfoEntry e = FDINFO_ENTRY__INIT;
 
-		f = reg_file_get(&dc->files, dc->fds[i].id);
 		e.id = dc->fds[i].id;
 		e.flags = dc->fds[i].fd_flags;
-		e.type = f && f->ops ? f->ops->fd_type : FD_TYPES__REG;
+		e.type = dc->fds[i].type;
 		e.fd = dc->fds[i].fd;
+		if (dc->fds[i].owner_pid) {
+			e.has_owner_pid = e.has_owner_fd = true;
+			e.owner_pid = dc->fds[i].owner_pid;
+			e.owner_fd = (uint32_t)dc->fds[i].owner_fd;
+		}
 		ret = img_write(img, &e.base);
 		if (ret < 0)
 			return pr_err_ret(ret, "cannot write %s", img_error(img));
@@ -501,6 +527,113 @@ int fdinfo_dump(struct dump_ctx *dc)
 
 #include "images/fs.pb-c.h"
 #include "images/mm.pb-c.h"
+
+#include <linux/futex.h>
+#include <sys/mman.h>
+#include <time.h>
+
+/*
+ * Which tasks of the tree have their descriptors in place, for the tasks that take a
+ * description from an earlier task (FdinfoEntry.owner_pid): mapped shared by criu before the
+ * tree is forked, so every restored task sees it (the restorer unmaps it with criu's memory).
+ */
+#define FILES_SYNC_MAX		4096
+#define FILES_SYNC_WAIT_S	60
+
+enum { SYNC_PENDING, SYNC_DONE, SYNC_FAILED };
+
+struct files_sync {
+	uint32_t nr;
+	struct {
+		int32_t pid;
+		uint32_t state;		/* futex word */
+	} t[FILES_SYNC_MAX];
+};
+
+static struct files_sync *files_sync;	/* the one piece of state shared by forked tasks */
+
+static int files_sync_add(pid_t pid)
+{
+	void *p;
+	uint32_t i;
+
+	if (!files_sync) {
+		p = mmap(NULL, sizeof(*files_sync), PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return -errno;
+		files_sync = p;
+	}
+	for (i = 0; i < files_sync->nr; i++)
+		if (files_sync->t[i].pid == pid)
+			return 0;
+	if (files_sync->nr == FILES_SYNC_MAX)
+		return -E2BIG;
+	files_sync->t[files_sync->nr++].pid = pid;
+	return 0;
+}
+
+static uint32_t *files_sync_word(pid_t pid)
+{
+	uint32_t i;
+
+	for (i = 0; files_sync && i < files_sync->nr; i++)
+		if (files_sync->t[i].pid == pid)
+			return &files_sync->t[i].state;
+	return NULL;
+}
+
+static void files_sync_set(pid_t pid, uint32_t state)
+{
+	uint32_t *w = files_sync_word(pid);
+
+	if (!w)
+		return;
+	__atomic_store_n(w, state, __ATOMIC_RELEASE);
+	syscall(SYS_futex, w, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}
+
+/* Wait until task @pid has its descriptors in place. */
+static int files_sync_wait(struct rst_files *rf, pid_t pid)
+{
+	struct timespec ts = { 0, 200 * 1000 * 1000 };
+	uint32_t *w = files_sync_word(pid), v;
+	int i;
+
+	if (!w)
+		return rst_task_err(rf->t, -ESRCH, "task %d is not restored here", pid);
+	for (i = 0; i < FILES_SYNC_WAIT_S * 5; i++) {
+		v = __atomic_load_n(w, __ATOMIC_ACQUIRE);
+		if (v == SYNC_DONE)
+			return 0;
+		if (v == SYNC_FAILED)
+			return rst_task_err(rf->t, -ESRCH, "task %d failed to open its fds", pid);
+		syscall(SYS_futex, w, FUTEX_WAIT, v, &ts, NULL, 0);
+	}
+	return rst_task_err(rf->t, -ETIMEDOUT, "task %d did not open its fds in %d s", pid,
+			    FILES_SYNC_WAIT_S);
+}
+
+/* The open file description that is fd @e->owner_fd of task @e->owner_pid, as a new fd. */
+static int files_grab(struct rst_files *rf, const FdinfoEntry *e)
+{
+	int pidfd, fd, ret;
+
+	ret = files_sync_wait(rf, e->owner_pid);
+	if (ret < 0)
+		return ret;
+	pidfd = (int)syscall(SYS_pidfd_open, e->owner_pid, 0);
+	if (pidfd < 0)
+		return rst_task_err(rf->t, -errno, "fd %u: pidfd_open(%d): %m", e->fd,
+				    e->owner_pid);
+	fd = (int)syscall(SYS_pidfd_getfd, pidfd, e->owner_fd, 0);
+	ret = -errno;
+	close(pidfd);
+	if (fd < 0)
+		return rst_task_err(rf->t, ret, "fd %u: cannot take fd %u of task %d: %s", e->fd,
+				    e->owner_fd, e->owner_pid, strerror(-ret));
+	return fd;
+}
 
 const FileEntry *rst_file_entry(const struct rst_ctx *c, uint32_t id)
 {
@@ -543,6 +676,9 @@ int files_check(const struct rst_ctx *c)
 		if (ret)
 			return ret;
 	}
+	ret = files_sync_add(c->pid);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot set up the fd sharing area for pid %d", c->pid);
 	ret = reg_file_check(c, c->fs->cwd_id, "cwd", false);
 	if (!ret)
 		ret = reg_file_check(c, c->fs->root_id, "root", false);
@@ -701,8 +837,17 @@ static int files_open(struct rst_files *rf, int stage)
 		const FdinfoEntry *e = c->fds[i];
 
 		f = rst_files_find(rf, e->id);
-		if (f->ops->stage != stage)
+		if ((e->has_owner_pid && e->owner_pid ? 0 : f->ops->stage) != stage)
 			continue;
+		if (f->fd < 0 && e->has_owner_pid && e->owner_pid) {
+			fd = files_grab(rf, e);
+			if (fd < 0)
+				return fd;
+			ret = file_place(rf, f, fd, e);
+			if (ret < 0)
+				return ret;
+			continue;
+		}
 		if (f->fd >= 0) {
 			if (dup3(f->fd, e->fd, (e->flags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
 				return rst_task_err(rf->t, -errno, "fd %u: cannot dup fd %d: %m",
@@ -777,7 +922,8 @@ static int files_init(struct rst_files *rf, struct rst_task *t)
 		if (!f || !f->ops)	/* files_check() said so */
 			return rst_task_err(t, -EBADMSG, "fd %u: bad file %u", c->fds[i]->fd,
 					    c->fds[i]->id);
-		f->used = true;
+		if (!c->fds[i]->has_owner_pid || !c->fds[i]->owner_pid)
+			f->used = true;	/* opened here, not taken from its owner */
 	}
 	return files_limit(rf);
 }
@@ -811,5 +957,6 @@ int files_restore(struct rst_task *t)
 	if (!ret)
 		ret = files_post_open(&rf);
 	files_release(&rf);
+	files_sync_set(t->c->pid, ret ? SYNC_FAILED : SYNC_DONE);
 	return ret;
 }

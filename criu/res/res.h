@@ -52,6 +52,9 @@ struct dump_fd {
 	int fd;
 	uint32_t id;			/* FileEntry id */
 	uint32_t fd_flags;		/* FD_CLOEXEC */
+	uint32_t type;			/* FdTypes */
+	pid_t owner_pid;		/* 0, or: the description is owner_fd of this earlier task */
+	int owner_fd;
 };
 
 /* What mm.c decided about one VMA of /proc/PID/maps (parallel to dump_ctx.vmas). */
@@ -117,6 +120,7 @@ struct dump_desc {
 	int fd;
 	uint64_t dev, ino;
 	const struct res_ops *ops;
+	uint32_t id;			/* its FileEntry */
 };
 
 /* Pages [pgoff, pgoff_end) of the anonymous shared object shmid, dumped by task pid. */
