@@ -101,8 +101,11 @@ static int remote_call(struct dump_ctx *dc, struct compel_ctl *ctl, const char *
 
 static int remote_scratch_fill(struct dump_ctx *dc, struct compel_ctl *ctl, unsigned long buf)
 {
-	/* Signals neither ignored nor caught are SIG_DFL: no need to ask (the page reads 0). */
-	uint64_t set = dc->status.sig_ign | dc->status.sig_cgt;
+	/*
+	 * Every signal: a SIG_DFL disposition has flags and a mask too, and some matter (SIGCHLD
+	 * with SA_NOCLDWAIT or SA_NOCLDSTOP).
+	 */
+	uint64_t set = ~0ULL;
 	struct remote_scratch *rs = (struct remote_scratch *)buf;	/* remote addresses */
 	int sig, which, ret;
 
