@@ -39,6 +39,7 @@ static const struct res_ops *const fd_kinds[] = {
 	&epoll_ops,
 	&inotify_ops,
 	&memfd_ops,
+	&unix_sk_ops,
 	&reg_file_ops,
 };
 
