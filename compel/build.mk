@@ -22,6 +22,7 @@ $(COMPEL_BIN): $(COMPEL_TOOL_OBJS)
 	$(Q)$(CC) -o $@ $^
 
 ALL_TARGETS	+= $(COMPEL_LIB) $(COMPEL_BIN)
+INSTALL_BINS	+= $(COMPEL_BIN)
 
 # ---- PIE blobs ---------------------------------------------------------------------------------
 # Code that runs inside a target: freestanding, position independent, no libc. Objects go to
