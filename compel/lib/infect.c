@@ -9,6 +9,7 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,7 +48,7 @@ static int find_exec_area(pid_t pid, unsigned long *ret_ip)
 		if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &start, &end, perms, &n) < 3)
 			continue;
 		/* private only: a poke into a shared file mapping would reach the file */
-		if (perms[2] != 'x' || perms[3] != 'p' || end - start < 16)
+		if (perms[2] != 'x' || perms[3] != 'p' || end - start < 24)
 			continue;
 		if (n && (strstr(line + n, "[vdso]") || strstr(line + n, "[vsyscall]") ||
 			  strstr(line + n, "[uprobes]")))
@@ -178,15 +179,58 @@ static int poke(pid_t pid, unsigned long addr, unsigned long w)
 }
 
 /*
- * Run syscall @nr at ctl->syscall_ip (a syscall instruction followed by int3 is written there
- * and the original bytes put back afterwards), from its entry stop to its exit stop. With
+ * Should the host die while the task runs one of our syscalls, the kernel detaches it there and
+ * it runs on from the syscall. So the task's own state waits for it as an rt_sigframe below its
+ * stack's red zone, written once per ctl, and the syscall is followed by rt_sigreturn on it
+ * (rsp points there while ours run): the task goes back to exactly where it was. (Only the
+ * bytes of our code at syscall_ip, the start of an executable mapping, would stay.) 0: none
+ * could be written, the syscall is followed by int3 as before.
+ */
+static unsigned long guard_frame(struct compel_ctl *ctl)
+{
+	size_t len = compel_arch_sigframe_size(ctl->xsave_size);
+	unsigned long at = (ctl->regs.rsp - 128 - len) & ~63UL;
+	struct iovec local, remote;
+	void *buf;
+
+	if (ctl->guard_tried)
+		return ctl->guard_frame;
+	ctl->guard_tried = true;
+	buf = calloc(1, len);
+	if (!buf)
+		return 0;
+	compel_arch_build_sigframe(buf, at, &ctl->regs, ctl->xsave, ctl->xsave_size,
+				   ctl->xsave_note, ctl->sigmask);
+	/*
+	 * The task's sigaltstack is unknown here: an all-zero stack_t is one rt_sigreturn
+	 * refuses to install (too small, an error it ignores), so the task's stays as it is.
+	 */
+	memset((char *)buf + COMPEL_SIGFRAME_UC_STACK_OFF, 0, 24);
+	local.iov_base = buf;
+	local.iov_len = len;
+	remote.iov_base = (void *)at;
+	remote.iov_len = len;
+	if (process_vm_writev(ctl->pid, &local, 1, &remote, 1, 0) == (ssize_t)len)
+		ctl->guard_frame = at;
+	else
+		cl_debug("task %d: no guard frame below its stack: %s", ctl->pid, strerror(errno));
+	free(buf);
+	return ctl->guard_frame;
+}
+
+/*
+ * Run syscall @nr at ctl->syscall_ip (a syscall instruction followed by rt_sigreturn on the
+ * guard frame, or by int3, is written there and the original bytes put back afterwards), from
+ * its entry stop to its exit stop. With
  * @name, those 8 bytes follow the code and the first argument points to them (memfd_create's
  * name before any memory of ours exists).
  */
 static int run_syscall(struct compel_ctl *ctl, long nr, const unsigned long a[6], long *ret,
 		       const char *name)
 {
-	unsigned long ip = ctl->syscall_ip, orig[2] = { 0, 0 }, w, args[6];
+	unsigned long ip = ctl->syscall_ip, orig[3] = { 0, 0, 0 }, w, args[6], code[2];
+	unsigned long guard = guard_frame(ctl);
+	unsigned long name_at = ip + (guard ? 16 : 8);	/* after the code */
 	struct user_regs_struct regs;
 	int err, err2;
 
@@ -196,22 +240,33 @@ static int run_syscall(struct compel_ctl *ctl, long nr, const unsigned long a[6]
 	if (err)
 		return err;
 	err = peek(ctl->pid, ip, &orig[0]);
-	if (!err && name)
+	if (!err && guard)
 		err = peek(ctl->pid, ip + 8, &orig[1]);
+	if (!err && name)
+		err = peek(ctl->pid, name_at, &orig[2]);
 	if (err)
 		return err;
 	memcpy(args, a, sizeof(args));
-	err = poke(ctl->pid, ip, compel_arch_syscall_code());
+	if (guard) {
+		compel_arch_syscall_code_guarded(code);
+		err = poke(ctl->pid, ip, code[0]);
+		if (!err)
+			err = poke(ctl->pid, ip + 8, code[1]);
+	} else {
+		err = poke(ctl->pid, ip, compel_arch_syscall_code());
+	}
 	if (!err && name) {
 		memcpy(&w, name, sizeof(w));
-		err = poke(ctl->pid, ip + 8, w);
-		args[0] = ip + 8;
+		err = poke(ctl->pid, name_at, w);
+		args[0] = name_at;
 	}
 	if (err)
 		goto out_restore;
 
 	regs = ctl->regs;
 	compel_arch_syscall_regs(&regs, ip, nr, args);
+	if (guard)
+		regs.rsp = guard + 8;	/* rt_sigreturn finds its frame at rsp - 8 */
 	err = compel_arch_set_regs(ctl->pid, &regs);
 	if (err)
 		goto out_restore;
@@ -226,8 +281,10 @@ static int run_syscall(struct compel_ctl *ctl, long nr, const unsigned long a[6]
 
 out_restore:
 	err2 = poke(ctl->pid, ip, orig[0]);
-	if (name && !err2)
+	if (guard && !err2)
 		err2 = poke(ctl->pid, ip + 8, orig[1]);
+	if (name && !err2)
+		err2 = poke(ctl->pid, name_at, orig[2]);
 	if (err2)
 		cl_err("task %d: cannot restore the code at %#lx: %s", ctl->pid, ip, strerror(-err2));
 	if (!err2 && err != -ESRCH)

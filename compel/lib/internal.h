@@ -24,6 +24,8 @@ struct compel_ctl {
 	bool fpu_dirty;			/* our code ran: the FPU state must be put back */
 	bool running;			/* the daemon runs: the task is not in a ptrace stop */
 	unsigned long syscall_ip;	/* where injected syscalls execute */
+	unsigned long guard_frame;	/* the task's state as an rt_sigframe below its stack, or 0 */
+	bool guard_tried;
 	unsigned int timeout_ms;
 
 	/* infection */
@@ -77,5 +79,7 @@ void compel_arch_build_sigframe(void *dst, unsigned long remote, const struct us
 void compel_arch_fixup_restart(struct user_regs_struct *regs);
 /* The injected code: a syscall instruction followed by traps, one word. */
 unsigned long compel_arch_syscall_code(void);
+/* syscall; rt_sigreturn; int3...: 16 bytes, for a syscall run with the guard frame at rsp. */
+void compel_arch_syscall_code_guarded(unsigned long ret_code[2]);
 
 #endif

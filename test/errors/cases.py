@@ -375,3 +375,146 @@ CASES = [
     ("dump_fd_pipe_between_tasks", lambda h: fd_refused(h, "pipe_child",
                                                         ["pipe", "between tasks"])),
 ]
+
+
+# ---- process trees (test/errors/tree.c) ----
+
+def start_tree(h, mode):
+    return h.spawn(h.test_prog("errors", "tree"), [mode], outfile=h.path("test.out"),
+                   pidfile=h.path("target.pid"))
+
+
+def tree_pids(h):
+    with open(h.path("work", "pids")) as f:
+        return [int(p) for p in f.read().split()]
+
+
+def expect_tree_intact(h, pids, what):
+    """Every task of the tree runs, untraced and not stopped, and the root counts on."""
+    for pid in pids:
+        if not runner.pid_alive(pid):
+            raise Fail("task %d of the tree is gone after %s" % (pid, what))
+        if tracer_of(pid):
+            raise Fail("task %d of the tree is still traced after %s" % (pid, what))
+        if proc_state_of(pid).startswith(("T", "t")):
+            raise Fail("task %d of the tree is stopped after %s" % (pid, what))
+    expect_counting(h, pids[0], what)
+
+
+def restore_tree(h, pid, images, tag):
+    """IMAGES hold a complete dump of the tree of PID, which is gone: bring it back."""
+    h.expect_gone(pid, "dump")
+    h.restore(images, h.path("restore%s.pid" % tag))
+    h.restored_pid(h.path("restore%s.pid" % tag), pid)
+
+
+def tree_churn_mid_dump(h):
+    """The tree forks children that exit at once and creates threads all the time while it
+    is dumped: either the dump fails cleanly (the tree runs on, the images are never restored)
+    or the dump and restore carry the whole tree over."""
+    pid = start_tree(h, "churn")
+    pids = tree_pids(h)
+    images = h.path("img")
+    rc, out = h.dump(pid, images, expect_ok=False)
+    if rc != 0:
+        expect_refused(h, rc, out, os.path.join(images, "dump.log"), "dump of a churning tree",
+                       [])
+        expect_tree_intact(h, pids, "the failed dump")
+        restore_refused(h, images, "restore from a failed dump of a tree", [])
+    else:
+        restore_tree(h, pid, images, "")
+        expect_tree_intact(h, pids, "dump and restore of a churning tree")
+    h.finish_test(pid, h.path("test.out"))
+
+
+def criu_killed_during_tree_dump(h):
+    """criu gets SIGKILL at different moments of a tree dump. Each time the whole tree runs
+    on, every task untraced and intact; a dump that finished first (the tree killed, images
+    complete) is restored, and the loop goes on with the restored tree."""
+    pid = start_tree(h, "stable")
+    pids = tree_pids(h)
+    killed = finished = 0
+    for i, delay in enumerate([0, 0.001, 0.002, 0.004, 0.007, 0.01, 0.015, 0.02, 0.03, 0.05,
+                               0.08, 0.12, 0.2]):
+        images = h.path("img%d" % i)
+        os.makedirs(images)
+        criu = subprocess.Popen([h.criu, "dump", "-t", str(pid), "-D", images, "-v4", "-o",
+                                 "dump.log"], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        criu.kill()
+        criu.wait()
+        log = runner.tail(os.path.join(images, "dump.log"), 1000)
+        if runner.NOT_AVAILABLE in log:
+            raise Skip("criu dump: " + runner.NOT_AVAILABLE)
+        what = "criu was killed %.3f s into a tree dump" % delay
+        if criu.returncode == 0 or not runner.pid_alive(pid):
+            finished += 1
+            restore_tree(h, pid, images, str(i))
+            what = "a finished tree dump and its restore"
+        else:
+            killed += 1
+        expect_tree_intact(h, pids, what)
+    if not killed:
+        raise Skip("every dump ended before criu could be killed")
+    h.finish_test(pid, h.path("test.out"))
+
+
+CASES += [
+    ("dump_tree_churn", tree_churn_mid_dump),
+    ("dump_tree_criu_killed", criu_killed_during_tree_dump),
+]
+
+
+# ---- unix sockets connected outside the dumped tree (test/errors/unix_ext.c) ----
+
+def unix_ext(h, kind, ext_unix_sk):
+    """The target's KIND (stream, dgram) unix socket is connected to a socket of ours. Without
+    --ext-unix-sk the dump refuses it naming the connection and the target keeps running; a
+    datagram socket connected to a bound name is dumped with --ext-unix-sk and reconnected by
+    name on restore. Either way the target's "alive" reaches our socket at the end."""
+    import socket
+    path = h.path("ext.sock")
+    stype = socket.SOCK_STREAM if kind == "stream" else socket.SOCK_DGRAM
+    srv = socket.socket(socket.AF_UNIX, stype)
+    try:
+        srv.bind(path)
+        if kind == "stream":
+            srv.listen(4)
+        pid = h.spawn(h.test_prog("errors", "unix_ext"), [path, kind],
+                      outfile=h.path("test.out"), pidfile=h.path("target.pid"))
+        images = h.path("img")
+        before = runner.my_children()
+        if ext_unix_sk:
+            h.dump(pid, images, ["--ext-unix-sk"])
+            h.expect_gone(pid, "dump")
+            h.restore(images, h.path("restore.pid"))
+            h.restored_pid(h.path("restore.pid"), pid)
+            expect_counting(h, pid, "dump and restore")
+        else:
+            rc, out = h.dump(pid, images, expect_ok=False)
+            expect_refused(h, rc, out, os.path.join(images, "dump.log"),
+                           "dump of a %s unix socket connected outside the tree" % kind,
+                           ["outside the dumped tree"])
+            expect_nothing_left(h, before)
+            expect_counting(h, pid, "the refused dump")
+        h.finish_test(pid, h.path("test.out"))
+        conn = srv.accept()[0] if kind == "stream" else srv
+        conn.settimeout(h.remaining(5))
+        try:
+            data = conn.recv(64)
+        except OSError as e:
+            raise Fail("nothing came through the external socket: %s" % e)
+        if data != b"alive":
+            raise Fail("the external socket got %r, expected b'alive'" % data)
+    finally:
+        srv.close()
+        if os.path.exists(path):
+            os.unlink(path)
+
+
+CASES += [
+    ("dump_unix_external_stream_refused", lambda h: unix_ext(h, "stream", False)),
+    ("dump_unix_external_dgram_refused", lambda h: unix_ext(h, "dgram", False)),
+    ("dump_unix_external_dgram_ext_unix_sk", lambda h: unix_ext(h, "dgram", True)),
+]

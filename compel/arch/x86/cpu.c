@@ -127,6 +127,15 @@ void compel_arch_fixup_restart(struct user_regs_struct *r)
 	}
 }
 
+/* syscall; mov $15, %eax (rt_sigreturn); syscall; int3 x 7 */
+void compel_arch_syscall_code_guarded(unsigned long ret_code[2])
+{
+	static const unsigned char code[16] = { 0x0f, 0x05, 0xb8, 0x0f, 0x00, 0x00, 0x00, 0x0f,
+						0x05, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc };
+
+	memcpy(ret_code, code, sizeof(code));
+}
+
 /* syscall; int3 x 6 */
 unsigned long compel_arch_syscall_code(void)
 {

@@ -1,0 +1,195 @@
+/*
+ * A process tree for the error cases of tree dumps (test/errors/cases.py), zdtm protocol:
+ *
+ *   tree stable     the root, two children, a grandchild under the first; all sleep
+ *   tree churn      the same, and meanwhile the first child forks short-lived children (which
+ *                   exit at once and are reaped) and the second creates and joins threads
+ *
+ * The root counts and publishes its count in <dir>/counter every 10 ms, and writes the pids of
+ * the tree to <dir>/pids. Every task keeps a buffer of data seeded by its role. After SIGTERM
+ * each task checks its pid, parent and data, and its churn still works; the root collects the
+ * verdicts (exit codes) and reports PASS.
+ */
+#include "zdtmtst.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#define MEM_SIZE	(256 << 10)
+
+static bool churn;
+
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
+/* One round of churn: a child that exits at once (reaped), or a thread (joined). */
+static int churn_once(int role)
+{
+	pthread_t th;
+	pid_t pid;
+	int status;
+
+	if (role == 1) {
+		pid = fork();
+		if (pid < 0)
+			return -1;
+		if (pid == 0)
+			_exit(0);
+		while (waitpid(pid, &status, 0) < 0)
+			if (errno != EINTR)
+				return -1;
+		return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -1;
+	}
+	if (pthread_create(&th, NULL, nothing, NULL))
+		return -1;
+	return pthread_join(th, NULL) ? -1 : 0;
+}
+
+static int wait_child(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 10;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 11;
+}
+
+/* A task below the root (role 1, 2; 3 is the grandchild). Exit: 0 fine, 2 ids, 3 data,
+ * 4 churn broken, 20+N its child failed with N. */
+static void task(int role, int ready_fd)
+{
+	struct timespec ts = { 0, 1000000 };
+	pid_t pid, ppid, kid = -1;
+	unsigned char *mem;
+	uint64_t sum;
+	int ret = 0;
+
+	if (role == 1) {
+		kid = fork();
+		if (kid < 0)
+			_exit(4);
+		if (kid == 0) {
+			role = 3;
+			kid = -1;
+		}
+	}
+	mem = malloc(MEM_SIZE);
+	if (!mem)
+		_exit(3);
+	test_fill(mem, MEM_SIZE, 77 + role);
+	sum = test_csum(mem, MEM_SIZE);
+	pid = getpid();
+	ppid = getppid();
+	if (write(ready_fd, "r", 1) != 1)
+		_exit(4);
+	close(ready_fd);
+	while (!test_sig_flag) {
+		if (churn && role != 3 && churn_once(role) < 0)
+			ret = 4;
+		nanosleep(&ts, NULL);
+	}
+	if (getpid() != pid || getppid() != ppid)
+		ret = 2;
+	else if (test_csum(mem, MEM_SIZE) != sum)
+		ret = 3;
+	else if (churn && role != 3 && churn_once(role) < 0)
+		ret = 4;
+	if (kid > 0) {
+		int kr;
+
+		kill(kid, SIGTERM);
+		kr = wait_child(kid);
+		if (!ret && kr)
+			ret = 20 + kr;
+	}
+	_exit(ret);
+}
+
+static void publish(const char *path, const char *text)
+{
+	char tmp[4096];
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	if (write(fd, text, strlen(text)) < 0)
+		test_msg("cannot write '%s': %m", tmp);
+	close(fd);
+	rename(tmp, path);
+}
+
+int main(int argc, char **argv)
+{
+	struct timespec ts = { 0, 10000000 };
+	char counter_path[4096], pids_path[4096], buf[128];
+	unsigned long count = 0;
+	pid_t kids[2], grandkid;
+	int pfd[2], i, ret, nargs;
+	char **args, c;
+
+	nargs = test_init_args(argc, argv, &args);
+	if (nargs != 1 || (strcmp(args[0], "stable") && strcmp(args[0], "churn")))
+		fail("usage: tree [options] stable|churn");
+	churn = !strcmp(args[0], "churn");
+	snprintf(counter_path, sizeof(counter_path), "%s/counter", test_dir());
+	snprintf(pids_path, sizeof(pids_path), "%s/pids", test_dir());
+	if (pipe(pfd))
+		fail("pipe: %m");
+	for (i = 0; i < 2; i++) {
+		kids[i] = fork();
+		if (kids[i] < 0)
+			fail("fork: %m");
+		if (kids[i] == 0) {
+			close(pfd[0]);
+			task(i + 1, pfd[1]);
+		}
+	}
+	close(pfd[1]);
+	for (i = 0; i < 3; i++)
+		if (read(pfd[0], &c, 1) != 1)
+			fail("a task of the tree did not start");
+	close(pfd[0]);
+	/* the grandchild: the only child of kids[0] */
+	snprintf(buf, sizeof(buf), "/proc/%d/task/%d/children", kids[0], kids[0]);
+	{
+		FILE *f = fopen(buf, "r");
+
+		if (!f || fscanf(f, "%d", &grandkid) != 1)
+			fail("cannot find the grandchild");
+		fclose(f);
+	}
+	snprintf(buf, sizeof(buf), "%d %d %d %d\n", getpid(), kids[0], kids[1], grandkid);
+	publish(pids_path, buf);
+
+	snprintf(buf, sizeof(buf), "%lu\n", count);
+	publish(counter_path, buf);
+	test_ready();
+	while (!test_sig_flag) {
+		snprintf(buf, sizeof(buf), "%lu\n", ++count);
+		publish(counter_path, buf);
+		nanosleep(&ts, NULL);
+	}
+	for (i = 0; i < 2; i++)
+		kill(kids[i], SIGTERM);
+	for (i = 0; i < 2; i++) {
+		ret = wait_child(kids[i]);
+		if (ret)
+			fail("child %d (pid %d) failed its check with code %d (2 ids, 3 data, "
+			     "4 churn, 2x its own child)", i + 1, kids[i], ret);
+	}
+	unlink(counter_path);
+	unlink(pids_path);
+	pass();
+}
