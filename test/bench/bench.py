@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """make bench: dump and restore speed next to the machine's ceilings, measured in the same run.
 
-Workloads: a process holding 1 GiB of touched anonymous memory, one of 64 MiB, and a small
-sleeping process. Images go to /dev/shm. Each is dumped and restored once to warm up, then
+Workloads: a process holding 1 GiB of touched anonymous memory, one of 64 MiB, a small
+sleeping process, and a tree of 51 small processes. Images go to /dev/shm. Each is dumped and restored once to warm up, then
 --runs more times; the medians are printed in seconds and GiB/s, next to the ceilings measured
 in the same runs, at the same size: writing the memory into /dev/shm (what dump cannot beat)
 and filling as much freshly mapped memory (what restore cannot beat: the faster of faulting page
@@ -91,14 +91,43 @@ class Bench:
                                                         out.splitlines()[-1] if out else log))
         return secs
 
-    def one_cycle(self, mib):
-        """Start a memhog of MIB MiB, dump it, restore it, kill it. Returns (dump s, restore s)."""
+    @staticmethod
+    def tree_pids(pid):
+        """PIDs of the tree under PID (root first), from /proc/PID/task/*/children."""
+        pids, i = [pid], 0
+        while i < len(pids):
+            try:
+                with open("/proc/%d/task/%d/children" % (pids[i], pids[i])) as f:
+                    pids += [int(x) for x in f.read().split()]
+            except OSError:
+                pass
+            i += 1
+        return pids
+
+    @staticmethod
+    def reap_until_gone(pids, timeout=10):
+        """Reap our (subreaper's) children until none of PIDS exists any more."""
+        deadline = time.monotonic() + timeout
+        while any(os.path.exists("/proc/%d" % p) for p in pids):
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0]:
+                    continue
+            except ChildProcessError:
+                pass
+            if time.monotonic() > deadline:
+                raise BenchError("tasks of the tree still exist after dump")
+            time.sleep(0.005)
+
+    def one_cycle(self, mib, children=0):
+        """Start a memhog of MIB MiB with CHILDREN sleeping children, dump it, restore it,
+        kill it. Returns (dump s, restore s)."""
         work = tempfile.mkdtemp(prefix="run-", dir=self.shm)
         pidfile = os.path.join(work, "hog.pid")
         images = os.path.join(work, "img")
         os.mkdir(images)
         # stdio to /dev/null: the caller's terminal or pipe is not part of the workload
-        proc = subprocess.Popen([self.memhog, str(mib), pidfile], stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen([self.memhog, str(mib), pidfile, str(children)],
+                                stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 close_fds=True)
         pid = proc.pid
@@ -110,20 +139,27 @@ class Bench:
                 if time.monotonic() > deadline:
                     raise BenchError("memhog did not start")
                 time.sleep(0.01)
+            pids = self.tree_pids(pid)
+            if len(pids) != children + 1:
+                raise BenchError("workload has %d tasks, expected %d" % (len(pids), children + 1))
             t_dump = self.criu_run(["dump", "-t", str(pid), "-D", images, "-o", "dump.log"],
                                    images)
             proc.wait(timeout=10)
-            if os.path.exists("/proc/%d" % pid):
-                raise BenchError("pid %d still exists after dump" % pid)
+            self.reap_until_gone(pids)
             rpid = os.path.join(work, "restored.pid")
             t_rst = self.criu_run(["restore", "-D", images, "-d", "--pidfile", rpid,
                                    "-o", "restore.log"], images)
             with open(rpid) as f:
                 if int(f.read()) != pid:
                     raise BenchError("restored with another pid")
-            kill(pid)
+            if sorted(self.tree_pids(pid)) != sorted(pids):
+                raise BenchError("the restored tree has other pids")
             return t_dump, t_rst
         finally:
+            try:
+                os.killpg(pid, signal.SIGKILL)   # the workload's own group: the whole tree
+            except OSError:
+                pass
             kill(pid)
             try:
                 proc.wait(timeout=1)
@@ -140,7 +176,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="build")
     ap.add_argument("--runs", type=int, default=3, help="measured runs after one warm-up")
-    ap.add_argument("--sizes", default="1024,64,0", help="MiB of each workload, 0: small")
+    ap.add_argument("--sizes", default="1024,64,0,tree50",
+                    help="workloads: MiB of memory (0: small), or treeN: a tree of N+1 "
+                    "small processes")
     args = ap.parse_args()
     set_subreaper()
 
@@ -150,14 +188,18 @@ def main():
     try:
         print("medians of %d runs after a warm-up; each run measures the ceilings right "
               "before the dump and restore, so that both see the same machine load" % args.runs)
-        for mib in [int(x) for x in args.sizes.split(",")]:
+        for spec in args.sizes.split(","):
+            children = int(spec[4:]) if spec.startswith("tree") else 0
+            mib = 0 if children else int(spec)
             name = "%d MiB" % mib if mib else "small (sleeping)"
+            if children:
+                name = "tree of %d processes" % (children + 1)
             nbytes = mib << 20
             runs = []
             try:
                 for _ in range(args.runs + 1):
                     c = b.ceilings_once(mib) if mib else {}
-                    c["dump"], c["restore"] = b.one_cycle(mib)
+                    c["dump"], c["restore"] = b.one_cycle(mib, children)
                     runs.append(c)
             except BenchError as e:
                 print("%s: %s" % (name, e), flush=True)

@@ -1,7 +1,9 @@
 /*
  * The benchmark's workload: holds MIB MiB of touched anonymous memory (every page written with
- * non-zero data), writes its pid to PIDFILE (tmp + rename) and sleeps until killed.
- *   memhog MIB PIDFILE
+ * non-zero data), forks NCHILD sleeping children (default 0), writes its pid to PIDFILE
+ * (tmp + rename) and sleeps until killed. It leads its own session and process group, so the
+ * bench can kill the whole tree by group.
+ *   memhog MIB PIDFILE [NCHILD]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +16,11 @@ int main(int argc, char **argv)
 	char tmp[4096];
 	size_t len, off;
 	unsigned char *p;
+	long n;
 	FILE *f;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s MIB PIDFILE\n", argv[0]);
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: %s MIB PIDFILE [NCHILD]\n", argv[0]);
 		return 2;
 	}
 	setsid();
@@ -30,6 +33,17 @@ int main(int argc, char **argv)
 		}
 		for (off = 0; off < len; off += 4096)
 			memset(p + off, (int)(off >> 12) | 1, 64);
+	}
+	for (n = argc == 4 ? strtol(argv[3], NULL, 0) : 0; n > 0; n--) {
+		pid_t pid = fork();
+
+		if (pid < 0) {
+			perror("fork");
+			return 1;
+		}
+		if (pid == 0)
+			for (;;)
+				pause();
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", argv[2]);
 	f = fopen(tmp, "w");
