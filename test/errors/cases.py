@@ -518,3 +518,57 @@ CASES += [
     ("dump_unix_external_dgram_refused", lambda h: unix_ext(h, "dgram", False)),
     ("dump_unix_external_dgram_ext_unix_sk", lambda h: unix_ext(h, "dgram", True)),
 ]
+
+
+# ---- unix sockets connected outside the dumped tree (test/errors/unix_ext.c) ----
+
+def unix_ext(h, kind, ext_unix_sk):
+    """The target's KIND (stream, dgram) unix socket is connected to a socket of ours. Without
+    --ext-unix-sk the dump refuses it naming the connection and the target keeps running; a
+    datagram socket connected to a bound name is dumped with --ext-unix-sk and reconnected by
+    name on restore. Either way the target's "alive" reaches our socket at the end."""
+    import socket
+    path = h.path("ext.sock")
+    stype = socket.SOCK_STREAM if kind == "stream" else socket.SOCK_DGRAM
+    srv = socket.socket(socket.AF_UNIX, stype)
+    try:
+        srv.bind(path)
+        if kind == "stream":
+            srv.listen(4)
+        pid = h.spawn(h.test_prog("errors", "unix_ext"), [path, kind],
+                      outfile=h.path("test.out"), pidfile=h.path("target.pid"))
+        images = h.path("img")
+        before = runner.my_children()
+        if ext_unix_sk:
+            h.dump(pid, images, ["--ext-unix-sk"])
+            h.expect_gone(pid, "dump")
+            h.restore(images, h.path("restore.pid"))
+            h.restored_pid(h.path("restore.pid"), pid)
+            expect_counting(h, pid, "dump and restore")
+        else:
+            rc, out = h.dump(pid, images, expect_ok=False)
+            expect_refused(h, rc, out, os.path.join(images, "dump.log"),
+                           "dump of a %s unix socket connected outside the tree" % kind,
+                           ["outside the dumped tree"])
+            expect_nothing_left(h, before)
+            expect_counting(h, pid, "the refused dump")
+        h.finish_test(pid, h.path("test.out"))
+        conn = srv.accept()[0] if kind == "stream" else srv
+        conn.settimeout(h.remaining(5))
+        try:
+            data = conn.recv(64)
+        except OSError as e:
+            raise Fail("nothing came through the external socket: %s" % e)
+        if data != b"alive":
+            raise Fail("the external socket got %r, expected b'alive'" % data)
+    finally:
+        srv.close()
+        if os.path.exists(path):
+            os.unlink(path)
+
+
+CASES += [
+    ("dump_unix_external_stream_refused", lambda h: unix_ext(h, "stream", False)),
+    ("dump_unix_external_dgram_refused", lambda h: unix_ext(h, "dgram", False)),
+    ("dump_unix_external_dgram_ext_unix_sk", lambda h: unix_ext(h, "dgram", True)),
+]
