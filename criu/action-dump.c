@@ -26,6 +26,7 @@
 
 #include "common/compiler.h"
 #include "common/page.h"
+#include "core/cow.h"
 #include "core/freezer.h"
 #include "core/image.h"
 #include "core/log.h"
@@ -53,6 +54,7 @@ struct dump_tree {
 	size_t nr_dumped;		/* tasks whose per-task pass is complete */
 	struct dump_shared shared;	/* owned */
 	uint64_t nr_pages, pages_written;
+	uint64_t cow_pages;		/* dumped pages a child still shares with its parent */
 	uint64_t xfeatures;		/* of the last task dumped (one CPU: all the same) */
 	uint32_t xsave_size;
 };
@@ -398,6 +400,31 @@ static int task_run(struct dump_ctx *dc)
 	return ret;
 }
 
+/*
+ * Measure only: the pages of @dc that are still the very pages of its parent (copy-on-write,
+ * written by neither since fork). They are dumped in both, since the restore creates children
+ * before their parent's memory is in place, so nothing could share them back yet.
+ */
+static void task_count_cow(struct dump_tree *dt, size_t idx)
+{
+	const struct pstree_item *it = &dt->tree.items[idx];
+	struct dump_ctx *dc = &dt->tasks[idx];
+	uint64_t shared = 0;
+	int ret;
+
+	if (it->parent < 0 || dt->tree.items[it->parent].zombie)
+		return;
+	ret = cow_count_shared(dc->pid, it->ppid, &dc->runs, &shared);
+	if (ret < 0) {
+		pr_debug("task %d: cannot compare its pages with its parent's: %s", dc->pid,
+			 strerror(-ret));
+		return;
+	}
+	dt->cow_pages += shared;
+	pr_info("task %d: %" PRIu64 " of its %" PRIu64 " dumped pages are shared copy-on-write "
+		"with its parent %d", dc->pid, shared, dc->runs.nr_pages, it->ppid);
+}
+
 /* The per-task steps for each live task, parents first; ids of files.img continue across them. */
 static int step_tasks(struct dump_tree *dt)
 {
@@ -427,6 +454,7 @@ static int step_tasks(struct dump_tree *dt)
 		ret = task_run(dc);
 		if (ret < 0)
 			return ret;
+		task_count_cow(dt, i);
 		next_id = dc->files.id_base + dc->files.nr;
 		dt->nr_pages += dc->runs.nr_pages;
 		dt->pages_written += dc->pages_written;
@@ -590,9 +618,10 @@ int action_dump(const struct cr_opts *opts)
 			nr_zombies += dt.tree.items[i].zombie;
 		}
 		pr_info("dumped the tree of task %d: %zu tasks (%zu zombies), %zu threads, %" PRIu64
-			" pages (%" PRIu64 " KiB), %" PRIu64 " pages of shared memory dumped once, "
-			"in %.3f s", dt.root, dt.tree.nr, nr_zombies, nr_threads, dt.nr_pages,
-			dt.pages_written / 1024, dt.shared.shm_pages_skipped, elapsed(&t0));
+			" pages (%" PRIu64 " KiB; %" PRIu64 " of them copy-on-write shared with a "
+			"parent), %" PRIu64 " pages of shared memory dumped once, in %.3f s", dt.root,
+			dt.tree.nr, nr_zombies, nr_threads, dt.nr_pages, dt.pages_written / 1024,
+			dt.cow_pages, dt.shared.shm_pages_skipped, elapsed(&t0));
 	}
 	dump_tree_release(&dt);
 	return ret;
