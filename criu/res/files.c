@@ -216,10 +216,8 @@ static int files_check_tasks(struct dump_ctx *dc, const struct fd_parms *p,
 		other = d;
 	}
 	if (other && (ops == &pipe_ops || ops == &fifo_ops || ops == &memfd_ops)) {
-		pr_err("fd %d of task %d ('%s') is a %s also open in task %d through another open "
-		       "file description: %ss between tasks are not supported yet", p->fd, p->pid,
-		       p->link, ops->name, other->pid, ops->name);
-		return -EOPNOTSUPP;
+		*ret_d = other;		/* a new description of a pipe or memfd seen earlier */
+		return 0;
 	}
 	return 0;
 }
@@ -317,6 +315,11 @@ static int file_collect_one(struct dump_ctx *dc, int fd)
 		f->fd = fd;
 		f->ops = ops;
 		f->need_lfd = f->need_lfd || ops->need_lfd;
+		if (d) {
+			f->peer_pid = d->pid;
+			f->peer_fd = d->fd;
+			d = NULL;
+		}
 		ret = files_note_desc(dc, &p, ops, id);
 		if (ret < 0)
 			return ret;
@@ -613,6 +616,33 @@ static int files_sync_wait(struct rst_files *rf, pid_t pid)
 	}
 	return rst_task_err(rf->t, -ETIMEDOUT, "task %d did not open its fds in %d s", pid,
 			    FILES_SYNC_WAIT_S);
+}
+
+int rst_files_wait_task(struct rst_files *rf, pid_t pid)
+{
+	return files_sync_wait(rf, pid);
+}
+
+int rst_files_reopen_peer(struct rst_files *rf, pid_t pid, int fd, int flags)
+{
+	char path[64];
+	int keep = -1, nfd, err;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+	if (stat(path, &st) == 0 && S_ISFIFO(st.st_mode)) {
+		/* a reader and a writer: opening one end then never blocks */
+		keep = open(path, O_RDWR | O_CLOEXEC);
+		if (keep < 0)
+			return rst_task_err(rf->t, -errno, "cannot open '%s': %m", path);
+	}
+	nfd = open(path, (flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC | O_NOCTTY);
+	err = -errno;
+	if (keep >= 0)
+		close(keep);
+	if (nfd < 0)
+		return rst_task_err(rf->t, err, "cannot open '%s' again: %s", path, strerror(-err));
+	return nfd;
 }
 
 /* The open file description that is fd @e->owner_fd of task @e->owner_pid, as a new fd. */

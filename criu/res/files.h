@@ -113,6 +113,14 @@ int files_data_dump(struct dump_ctx *dc, int kind, uint32_t id, int fd, uint64_t
 
 /* Restore helpers (task side). */
 
+/* Wait until task @pid of the tree has all its fds in place (leaves a message). */
+int rst_files_wait_task(struct rst_files *rf, pid_t pid);
+/*
+ * A new open file description, with @flags, of the pipe or file that is fd @fd of task @pid
+ * (through /proc/PID/fd; a pipe end is opened without blocking). Leaves a message.
+ */
+int rst_files_reopen_peer(struct rst_files *rf, pid_t pid, int fd, int flags);
+
 /* Task, in .prepare: write the @len bytes of raw image @kind/@id into @fd; leaves a message. */
 int rst_files_data_fill(struct rst_files *rf, int kind, uint32_t id, int fd, uint64_t len);
 

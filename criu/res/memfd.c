@@ -72,6 +72,7 @@ static int memfd_dump(struct dump_ctx *dc, const struct fd_parms *p, uint32_t id
 	FileEntry fe = FILE_ENTRY__INIT;
 	char name[4096];
 	size_t l, sl = strlen(DELETED_SUFFIX);
+	const struct reg_file *f;
 	struct stat st;
 	int seals, ret;
 
@@ -94,7 +95,13 @@ static int memfd_dump(struct dump_ctx *dc, const struct fd_parms *p, uint32_t id
 	e.inode_id = memfd_inode_id(dc, p, id);
 	e.has_mode = true;
 	e.mode = st.st_mode & 07777;
-	if (e.inode_id == id && e.size) {
+	f = reg_file_get(&dc->files, id);
+	if (f && f->peer_pid) {
+		e.has_peer_pid = e.has_peer_fd = true;
+		e.peer_pid = f->peer_pid;
+		e.peer_fd = (uint32_t)f->peer_fd;
+	}
+	if (e.inode_id == id && e.size && !e.has_peer_pid) {
 		ret = files_data_dump(dc, IMG_MEMFD_DATA, id, p->lfd, e.size);
 		if (ret < 0)
 			return pr_err_ret(ret, "memfd %d of task %d: cannot write its contents",
@@ -147,8 +154,8 @@ static int memfd_prepare(struct rst_files *rf, struct rst_file *f)
 	const MemfdEntry *e = rst_file_entry(rf->t->c, f->fe->memfd->inode_id)->memfd;
 	int fd, ret;
 
-	if (memfd_holder(rf, e))
-		return 0;
+	if (memfd_holder(rf, e) || (f->fe->memfd->has_peer_pid && f->fe->memfd->peer_pid))
+		return 0;	/* made already, or reached through the task that has it */
 	fd = memfd_create(e->name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return rst_task_err(rf->t, -errno, "memfd '%s': cannot create it: %m", e->name);
@@ -177,6 +184,14 @@ static int memfd_open(struct rst_files *rf, struct rst_file *f)
 	char path[64];
 	int fd, err;
 
+	if (e->has_peer_pid && e->peer_pid) {
+		fd = rst_files_wait_task(rf, e->peer_pid);
+		if (fd >= 0)
+			fd = rst_files_reopen_peer(rf, e->peer_pid, (int)e->peer_fd, (int)e->flags);
+		if (fd < 0)
+			return fd;
+		goto seek;
+	}
 	if (!h)
 		return rst_task_err(rf->t, -ENOENT, "memfd %u was not created", e->id);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", h->aux);
@@ -184,6 +199,7 @@ static int memfd_open(struct rst_files *rf, struct rst_file *f)
 	if (fd < 0)
 		return rst_task_err(rf->t, -errno, "memfd '%s': cannot open it again: %m",
 				    e->name);
+seek:
 	if (lseek(fd, (off_t)e->pos, SEEK_SET) < 0) {
 		err = rst_task_err(rf->t, -errno, "memfd '%s': cannot seek: %m", e->name);
 		close(fd);

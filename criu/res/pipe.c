@@ -120,6 +120,7 @@ static int pipe_dump(struct dump_ctx *dc, const struct fd_parms *p, uint32_t id,
 	FileEntry fe = FILE_ENTRY__INIT;
 	PipeEntry pe = PIPE_ENTRY__INIT;
 	bool fifo = fifo_match(p);
+	const struct reg_file *f;
 	uint64_t len = 0;
 	int size, ret;
 
@@ -131,7 +132,13 @@ static int pipe_dump(struct dump_ctx *dc, const struct fd_parms *p, uint32_t id,
 		return pr_err_ret(-errno, "fd %d of task %d: F_GETPIPE_SZ", p->fd, p->pid);
 	pe.has_pipe_size = true;
 	pe.pipe_size = (uint32_t)size;
-	if (pipe_first(dc, p, id)) {
+	f = reg_file_get(&dc->files, id);
+	if (f && f->peer_pid && !fifo) {
+		pe.has_peer_pid = pe.has_peer_fd = true;
+		pe.peer_pid = f->peer_pid;
+		pe.peer_fd = (uint32_t)f->peer_fd;
+	}
+	if ((!f || !f->peer_pid) && pipe_first(dc, p, id)) {	/* a peer task has the data */
 		ret = pipe_dump_data(dc, p, pe.pipe_id, size, &len);
 		if (ret < 0)
 			return ret;
@@ -214,7 +221,7 @@ static const PipeEntry *pipe_data_entry(struct rst_files *rf, const PipeEntry *p
 	size_t i;
 
 	for (i = 0; i < rf->nr; i++) {
-		if (rf->f[i].ops != &pipe_ops && rf->f[i].ops != &fifo_ops)
+		if (!rf->f[i].used || (rf->f[i].ops != &pipe_ops && rf->f[i].ops != &fifo_ops))
 			continue;
 		o = pipe_entry(rf->f[i].fe);
 		if (o && o->pipe_id == pe->pipe_id && o->has_data)
@@ -257,8 +264,8 @@ static int pipe_prepare(struct rst_files *rf, struct rst_file *f)
 	const PipeEntry *pe = pipe_entry(f->fe);
 	int p[2];
 
-	if (pipe_holder(rf, pe))
-		return 0;
+	if (pipe_holder(rf, pe) || (pe->has_peer_pid && pe->peer_pid))
+		return 0;	/* made already, or reached through the task that has it */
 	if (f->fe->type == FD_TYPES__FIFO) {
 		p[0] = open(pe->name, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 		if (p[0] < 0)
@@ -301,9 +308,16 @@ static int pipe_open(struct rst_files *rf, struct rst_file *f)
 	int acc = pe->flags & O_ACCMODE, end, fd;
 	char path[64];
 
-	if (!h)
+	if (pe->has_peer_pid && pe->peer_pid) {
+		fd = rst_files_wait_task(rf, pe->peer_pid);
+		if (fd < 0)
+			return fd;
+		fd = rst_files_reopen_peer(rf, pe->peer_pid, (int)pe->peer_fd, acc);
+		if (fd < 0)
+			return fd;
+	} else if (!h) {
 		return rst_task_err(rf->t, -ENOENT, "pipe %u was not created", pe->pipe_id);
-	if (f->fe->type == FD_TYPES__FIFO) {
+	} else if (f->fe->type == FD_TYPES__FIFO) {
 		fd = open(pe->name, acc | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0)
 			return rst_task_err(rf->t, -errno, "cannot open the fifo '%s': %m",

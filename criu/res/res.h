@@ -38,6 +38,8 @@ struct reg_file {
 	const struct res_ops *ops;	/* its kind (res/files.h); NULL: opened by path (REG) */
 	int lfd;			/* criu's copy of fd (files_drain()), -1: none */
 	bool need_lfd;			/* files_drain() must fetch it */
+	pid_t peer_pid;			/* pipe, memfd: also open in this earlier task, as peer_fd */
+	int peer_fd;
 };
 
 /* Every FileEntry of the dump; ids are handed out from 1 in order. */

@@ -123,8 +123,12 @@ static int timerfd_arm(int fd, const TimerfdEntry *e)
 	struct timespec now;
 	int flags = 0;
 
-	if (!e->vsec && !e->vnsec)
-		return 0;	/* disarmed */
+	if (!e->vsec && !e->vnsec) {
+		if (!e->isec && !e->insec)
+			return 0;	/* disarmed */
+		/* expired, not yet forwarded (its tick is counted): next one an interval on */
+		its.it_value = its.it_interval;
+	}
 	if (e->settime_flags & TFD_TIMER_ABSTIME) {
 		if (clock_gettime(e->clockid, &now) < 0)
 			return -errno;

@@ -372,8 +372,6 @@ CASES = [
     ("dump_fd_fanotify", lambda h: fd_refused(h, "fanotify", ["fanotify"])),
     ("dump_fd_lock_without_file_locks", lambda h: fd_refused(h, "lock",
                                                              ["file lock", "--file-locks"])),
-    ("dump_fd_pipe_between_tasks", lambda h: fd_refused(h, "pipe_child",
-                                                        ["pipe", "between tasks"])),
 ]
 
 
