@@ -372,6 +372,8 @@ CASES = [
     ("dump_fd_fanotify", lambda h: fd_refused(h, "fanotify", ["fanotify"])),
     ("dump_fd_lock_without_file_locks", lambda h: fd_refused(h, "lock",
                                                              ["file lock", "--file-locks"])),
+    ("dump_fd_inotify_queued", lambda h: fd_refused(h, "inotify_queued",
+                                                    ["inotify", "queued"])),
 ]
 
 

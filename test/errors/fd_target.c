@@ -4,7 +4,9 @@
  *
  *   io_uring | perf_event | userfaultfd | pidfd | fanotify   that anonymous inode
  *   lock            a flock() lock on a file (refused without --file-locks)
- *   pipe_child      a pipe whose read end is in a child process, the write end here
+ *   inotify_queued  an inotify instance with an event queued (the queue is not saved)
+ *   pipe_child      a pipe whose read end is in a child process, the write end here (no
+ *                   longer refused: kept for trying the target by hand)
  *
  * After SIGTERM it checks the descriptor is still there (the lock still held, the child still
  * alive) and reports PASS.
@@ -21,6 +23,7 @@
 #include <unistd.h>
 #include <sys/fanotify.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -68,6 +71,14 @@ static int open_kind(const char *kind, char *lock_path, pid_t *kid)
 		fd = open(lock_path, O_RDWR | O_CREAT, 0644);
 		if (fd >= 0 && flock(fd, LOCK_EX))
 			fail("flock: %m");
+		return fd;
+	}
+	if (!strcmp(kind, "inotify_queued")) {
+		fd = inotify_init1(0);
+		if (fd < 0 || inotify_add_watch(fd, test_dir(), IN_CREATE) < 0)
+			return -1;
+		close(open(lock_path, O_RDWR | O_CREAT, 0644));	/* an IN_CREATE queued */
+		unlink(lock_path);
 		return fd;
 	}
 	if (!strcmp(kind, "pipe_child")) {
