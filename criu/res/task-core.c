@@ -896,6 +896,9 @@ int core_check(const struct rst_ctx *c)
 		pr_err("core-%d.img: not an x86_64 task core", c->pid);
 		return -EBADMSG;
 	}
+	if (!c->ps->ppid && core->tc->has_pdeath_sig && core->tc->pdeath_sig)
+		pr_warn("task %d: parent death signal %u not restored: its parent is not part of the "
+			"dump", c->pid, core->tc->pdeath_sig);
 	if (core->tc->state != TASK_STATE__TASK_ALIVE &&
 	    core->tc->state != TASK_STATE__TASK_STOPPED) {
 		pr_err("core-%d.img: task state %d: only running and stopped tasks can be "
@@ -1260,7 +1263,11 @@ int core_fill_args(struct rst_task *t, struct restorer_args *a, size_t *off)
 	}
 	if (th && th->has_clear_tid_addr)
 		a->clear_tid = th->clear_tid_addr;
-	a->pdeath_sig = core->tc->has_pdeath_sig ? core->tc->pdeath_sig : 0;
+	/*
+	 * The root task's parent is not restored with it: its parent death signal would fire as
+	 * soon as criu goes away (core_check() warns).
+	 */
+	a->pdeath_sig = core->tc->has_pdeath_sig && c->ps->ppid ? core->tc->pdeath_sig : 0;
 	a->dumpable = core->tc->has_dumpable ? (int)core->tc->dumpable :
 		      c->mm->has_dumpable ? (int)c->mm->dumpable : -1;
 	ret = core_fill_seccomp(t, a, off);
