@@ -160,6 +160,24 @@ def reap_zombies():
             return
 
 
+def kill_leftovers():
+    """Kills and reaps what the test left behind. Every child of the runner at this point is
+    a task of the test (or one a test restored) that outlived its parent and was reparented to
+    us, the subreaper; killing it reparents its own children to us in turn, so repeat."""
+    for _ in range(50):
+        reap_zombies()
+        alive = [p for p in my_children() if pid_alive(p)]
+        if not alive:
+            return
+        for pid in alive:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.02)
+    reap_zombies()
+
+
 def read_pidfile(path, timeout, watch_pid=None):
     """Waits for PATH to hold a pid. Returns it, or None on timeout or if WATCH_PID died."""
     deadline = time.monotonic() + timeout
@@ -263,7 +281,7 @@ class Harness:
         for pid in self.started:
             if pid_exists(pid) and proc_ppid(pid) == os.getpid():
                 kill_and_reap(pid)
-        reap_zombies()
+        kill_leftovers()
 
     def path(self, *parts):
         return os.path.join(self.outdir, *parts)
@@ -371,8 +389,6 @@ class Harness:
                        (what, pid, describe_status(status)))
         if pid_exists(pid):
             raise Fail("/proc/%d still exists after %s" % (pid, what))
-        # The rest of a killed tree was reparented to us (a subreaper): free its pids now.
-        reap_zombies()
         # The rest of a killed tree was reparented to us (a subreaper): free its pids now.
         reap_zombies()
 
@@ -847,7 +863,7 @@ def main():
         print(line, flush=True)
         if r.details and (r.status == "FAIL" or args.verbose):
             print("    " + r.details.rstrip().replace("\n", "\n    "), flush=True)
-    reap_zombies()
+    kill_leftovers()
     if h.out_root and h.private_root and not counts["FAIL"]:
         shutil.rmtree(h.out_root, ignore_errors=True)
 
