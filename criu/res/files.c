@@ -40,6 +40,7 @@ static const struct res_ops *const fd_kinds[] = {
 	&inotify_ops,
 	&memfd_ops,
 	&unix_sk_ops,
+	&tty_ops,
 	&reg_file_ops,
 };
 
@@ -301,6 +302,11 @@ static int file_collect_one(struct dump_ctx *dc, int fd)
 		ret = files_check_tasks(dc, &p, ops, &d);
 		if (ret < 0)
 			return ret;
+	}
+	if (ret == 0 && (p.fi.flags & O_ASYNC) && ops != &reg_file_ops) {
+		pr_err("fd %d of task %d is a %s with O_ASYNC: not supported yet", fd, dc->pid,
+		       ops->name);
+		return -EOPNOTSUPP;
 	}
 	if (ret == 0 && ops->can_dump) {
 		ret = ops->can_dump(dc, &p);

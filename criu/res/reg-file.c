@@ -435,6 +435,8 @@ static int reg_file_open_entry(struct rst_files *rf, struct rst_file *f)
 			return fd;
 	}
 	ret = reg_file_set_fown(rf, r, fd);
+	if (!ret && (r->flags & O_ASYNC) && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_ASYNC) < 0)
+		ret = rst_task_err(rf->t, -errno, "%s: cannot set O_ASYNC: %m", what);	/* open() ignores it */
 	if (ret < 0) {
 		close(fd);
 		return ret;

@@ -1,7 +1,6 @@
 /*
- * F_SETOWN and F_SETSIG: a pipe-free case on a regular file and a directory notification owner
- * (the owner is the task itself, by pid, and a process group), checked with F_GETOWN_EX and
- * F_GETSIG after restore.
+ * F_SETOWN, F_SETSIG and O_ASYNC (the owner is the task itself, by pid, or its process
+ * group), checked with F_GETOWN_EX, F_GETSIG and F_GETFL after restore.
  */
 #include "zdtmtst.h"
 
@@ -15,7 +14,7 @@ int main(int argc, char **argv)
 {
 	struct f_owner_ex o;
 	char path[PATH_MAX];
-	int a, b;
+	int a, b, r;
 
 	test_init(argc, argv);
 	snprintf(path, sizeof(path), "%s/fd-fown.data", test_dir());
@@ -27,6 +26,11 @@ int main(int argc, char **argv)
 	o.pid = getpid();
 	if (fcntl(a, F_SETOWN_EX, &o) || fcntl(a, F_SETSIG, SIGRTMIN + 1))
 		fail("F_SETOWN_EX/F_SETSIG: %m");
+	/* O_ASYNC needs a file with fasync (a regular file has none): a random device */
+	r = open("/dev/urandom", O_RDONLY);
+	if (r < 0 || fcntl(r, F_SETOWN, getpid()) || fcntl(r, F_SETFL, O_ASYNC) ||
+	    !(fcntl(r, F_GETFL) & O_ASYNC))
+		fail("O_ASYNC on /dev/urandom: %m");
 	o.type = F_OWNER_PGRP;
 	o.pid = getpgrp();
 	if (fcntl(b, F_SETOWN_EX, &o))
@@ -37,6 +41,10 @@ int main(int argc, char **argv)
 
 	if (fcntl(a, F_GETOWN_EX, &o) || o.type != F_OWNER_PID || o.pid != getpid())
 		fail("owner of a: type %d pid %d, expected pid %d", o.type, o.pid, getpid());
+	if (!(fcntl(r, F_GETFL) & O_ASYNC) || (fcntl(b, F_GETFL) & O_ASYNC))
+		fail("O_ASYNC is not as it was");
+	if (fcntl(r, F_GETOWN) != getpid())
+		fail("owner of /dev/urandom: %d", fcntl(r, F_GETOWN));
 	if (fcntl(a, F_GETSIG) != SIGRTMIN + 1)
 		fail("signal of a: %d, expected %d", fcntl(a, F_GETSIG), SIGRTMIN + 1);
 	if (fcntl(b, F_GETOWN_EX, &o) || o.type != F_OWNER_PGRP || o.pid != getpgrp())
