@@ -1,0 +1,519 @@
+/*
+ * Terminals (file_entry.tty: TtyEntry): pty masters (/dev/ptmx) and their slaves (/dev/pts/N)
+ * owned by the task, and with --shell-job a pty slave the task shares with its caller.
+ *
+ * Dump: a master gives its index (fdinfo tty-index), termios (TCGETS2 on the master acts on the
+ * pair), window size, lock and packet mode, the session the pty controls and its foreground
+ * group. A slave whose master the task has is PTY_SLAVE; another pty slave is the caller's
+ * terminal: refused unless --shell-job (SHELL_TTY). The data waiting in the pty is read (and
+ * so consumed: refused with --leave-running): what the slave wrote (to_master, read from the
+ * master) and complete input lines or raw input (to_slave, read through a new slave fd from
+ * TIOCGPTPEER; a partial line in canonical mode is not readable and is lost).
+ * Restore: a master is a new /dev/ptmx; when the dumped index is free, ptmx is opened until it
+ * gives that index (else the kernel's choice stands: the slave's path then differs).
+ * A slave is opened from its restored master (TIOCGPTPEER), so the pair is right whatever the
+ * index. Data is written back with echo, signals and output processing off, then the exact
+ * termios is set. The slave the dumped session had as controlling terminal becomes the
+ * restored session's (TIOCSCTTY), with its foreground group (TIOCSPGRP). A SHELL_TTY is a new
+ * open file description of criu's own terminal (the first of its fds 0, 1, 2 that is one).
+ */
+#define LOG_PREFIX "tty: "
+#include "res/files.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <asm/termbits.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "common/cleanup.h"
+#include "core/image.h"
+#include "core/log.h"
+#include "opts.h"
+#include "images/fdinfo.pb-c.h"
+
+#define PTS_MAJOR_FIRST	136
+#define PTS_MAJOR_LAST	143
+#define PTY_DATA_MAX	(1 << 20)
+#define PTMX_TRIES_MAX	64	/* ptmx opens to reach a wanted index */
+#define PTY_SETTLE_TRIES	2000	/* ms to wait for written input to be taken */
+
+/* ================================= dump side ================================= */
+
+static bool is_ptmx(const struct fd_parms *p)
+{
+	return S_ISCHR(p->st.st_mode) && ((major(p->st.st_rdev) == 5 &&
+		minor(p->st.st_rdev) == 2) || !strcmp(p->link, "/dev/ptmx") ||
+		!strcmp(p->link, "/dev/pts/ptmx"));
+}
+
+static bool is_pts(const struct fd_parms *p)
+{
+	unsigned int maj = major(p->st.st_rdev);
+
+	return S_ISCHR(p->st.st_mode) && maj >= PTS_MAJOR_FIRST && maj <= PTS_MAJOR_LAST;
+}
+
+static int pts_index(dev_t rdev)
+{
+	return (int)((major(rdev) - PTS_MAJOR_FIRST) * 256 + minor(rdev));
+}
+
+static bool tty_match(const struct fd_parms *p)
+{
+	return is_ptmx(p) || is_pts(p);
+}
+
+/* The pty index of master fd @fd of task @pid (fdinfo tty-index), or -errno. */
+static int master_index(pid_t pid, int fd)
+{
+	char buf[4096];
+	const char *v;
+	int ret;
+
+	ret = fdinfo_read(pid, fd, buf, sizeof(buf));
+	if (ret < 0)
+		return ret;
+	v = fdinfo_field(buf, "tty-index:");
+	return v ? atoi(v) : -ENOENT;
+}
+
+/* Has the task the master of pty @index? */
+static bool task_has_master(struct dump_ctx *dc, int index)
+{
+	_cleanup_free_ int *fds = NULL;
+	char what[32], link[64];
+	int nr, i;
+
+	nr = proc_list_fds(dc->pid, &fds);
+	for (i = 0; i < nr; i++) {
+		snprintf(what, sizeof(what), "fd/%d", fds[i]);
+		if (proc_readlink(dc->pid, what, link, sizeof(link)) < 0 ||
+		    (strcmp(link, "/dev/ptmx") && strcmp(link, "/dev/pts/ptmx")))
+			continue;
+		if (master_index(dc->pid, fds[i]) == index)
+			return true;
+	}
+	return false;
+}
+
+static int tty_can_dump(struct dump_ctx *dc, const struct fd_parms *p)
+{
+	int idx;
+
+	if (is_ptmx(p)) {
+		idx = master_index(p->pid, p->fd);
+		if (idx < 0)
+			return pr_err_ret(idx, "fd %d of task %d: cannot read the pty index of '%s'",
+					  p->fd, p->pid, p->link);
+		return 0;
+	}
+	if (task_has_master(dc, pts_index(p->st.st_rdev)) || dc->opts->shell_job)
+		return 0;
+	pr_err("fd %d of task %d is a terminal ('%s') the dumped tree does not own: use "
+	       "--shell-job", p->fd, p->pid, p->link);
+	return -EOPNOTSUPP;
+}
+
+/* Read the @n bytes waiting in @fd into *@ret (malloc'ed). */
+static int tty_read_queued(int fd, size_t n, ProtobufCBinaryData *ret)
+{
+	size_t got = 0;
+	ssize_t r;
+
+	ret->data = malloc(n ? n : 1);
+	if (!ret->data)
+		return -ENOMEM;
+	while (got < n) {
+		r = read(fd, ret->data + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	ret->len = got;
+	return 0;
+}
+
+/* The bytes waiting on either side of the pty of master @m (criu's copy). */
+static int tty_dump_data(struct dump_ctx *dc, const struct fd_parms *p, int m, TtyEntry *te)
+{
+	_cleanup_close_ int s = -1;
+	int qm = 0, qs = 0, ret;
+
+	if (ioctl(m, FIONREAD, &qm) < 0)
+		return pr_err_ret(-errno, "fd %d of task %d: FIONREAD on the pty master", p->fd,
+				  p->pid);
+	s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (s >= 0 && ioctl(s, FIONREAD, &qs) < 0)
+		qs = 0;
+	if (!qm && !qs)
+		return 0;
+	if (dc->opts->leave_running) {
+		pr_err("fd %d of task %d: pty %u has %d bytes waiting: reading them consumes them, "
+		       "not done with --leave-running", p->fd, p->pid, te->index, qm + qs);
+		return -EOPNOTSUPP;
+	}
+	if (qm > PTY_DATA_MAX || qs > PTY_DATA_MAX)
+		return pr_err_ret(-E2BIG, "fd %d of task %d: pty %u holds too much data", p->fd,
+				  p->pid, te->index);
+	ret = tty_read_queued(m, (size_t)qm, &te->to_master);
+	te->has_to_master = qm > 0;
+	if (!ret && qs)
+		ret = tty_read_queued(s, (size_t)qs, &te->to_slave);
+	te->has_to_slave = qs > 0;
+	if (ret < 0)
+		return pr_err_ret(ret, "fd %d of task %d: cannot read the pty's data", p->fd, p->pid);
+	return 0;
+}
+
+/* Termios, window size, lock, packet mode, session and group of the master @m. */
+static int tty_dump_state(const struct fd_parms *p, int m, TtyEntry *te, TermiosEntry *t,
+			  WinsizeEntry *w, struct termios2 *t2)
+{
+	struct winsize ws;
+	int v;
+	pid_t pid;
+
+	if (ioctl(m, TCGETS2, t2) < 0 || ioctl(m, TIOCGWINSZ, &ws) < 0)
+		return pr_err_ret(-errno, "fd %d of task %d: cannot read the pty's termios",
+				  p->fd, p->pid);
+	t->iflag = t2->c_iflag;
+	t->oflag = t2->c_oflag;
+	t->cflag = t2->c_cflag;
+	t->lflag = t2->c_lflag;
+	t->line = t2->c_line;
+	t->cc.data = t2->c_cc;
+	t->cc.len = sizeof(t2->c_cc);
+	t->ispeed = t2->c_ispeed;
+	t->ospeed = t2->c_ospeed;
+	te->termios = t;
+	w->row = ws.ws_row;
+	w->col = ws.ws_col;
+	w->xpixel = ws.ws_xpixel;
+	w->ypixel = ws.ws_ypixel;
+	te->winsize = w;
+	if (ioctl(m, TIOCGPTLCK, &v) == 0) {
+		te->has_locked = true;
+		te->locked = v;
+	}
+	if (ioctl(m, TIOCGPKT, &v) == 0) {
+		te->has_packet_mode = true;
+		te->packet_mode = v;
+	}
+	if (ioctl(m, TIOCGSID, &pid) == 0) {
+		te->has_sid = true;
+		te->sid = (uint32_t)pid;
+		if (ioctl(m, TIOCGPGRP, &pid) == 0) {
+			te->has_pgrp = true;
+			te->pgrp = (uint32_t)pid;
+		}
+	}
+	return 0;
+}
+
+static int tty_dump(struct dump_ctx *dc, const struct fd_parms *p, uint32_t id,
+		    struct cr_img *img)
+{
+	FileEntry fe = FILE_ENTRY__INIT;
+	TtyEntry te = TTY_ENTRY__INIT;
+	TermiosEntry t = TERMIOS_ENTRY__INIT;
+	WinsizeEntry w = WINSIZE_ENTRY__INIT;
+	struct termios2 t2;
+	int ret = 0;
+
+	te.id = id;
+	te.flags = p->fi.flags & ~O_CLOEXEC;
+	if (is_ptmx(p)) {
+		te.kind = TTY_KIND__PTY_MASTER;
+		te.index = (uint32_t)master_index(p->pid, p->fd);
+		ret = tty_dump_state(p, p->lfd, &te, &t, &w, &t2);
+		if (!ret)
+			ret = tty_dump_data(dc, p, p->lfd, &te);
+	} else {
+		te.index = (uint32_t)pts_index(p->st.st_rdev);
+		te.kind = task_has_master(dc, (int)te.index) ? TTY_KIND__PTY_SLAVE :
+			  TTY_KIND__SHELL_TTY;
+		te.path = (char *)p->link;
+	}
+	if (!ret) {
+		fe.type = FD_TYPES__TTY;
+		fe.id = id;
+		fe.tty = &te;
+		ret = img_write(img, &fe.base);
+		if (ret < 0)
+			pr_err("cannot write %s", img_error(img));
+	}
+	pr_debug("fd %d: tty kind %d index %u, %zu+%zu bytes waiting", p->fd, te.kind, te.index,
+		 te.to_master.len, te.to_slave.len);
+	free(te.to_master.data);
+	free(te.to_slave.data);
+	return ret;
+}
+
+/* ================================ restore side =============================== */
+
+static const TtyEntry *tty(const struct rst_file *f)
+{
+	return f->ops == &tty_ops ? f->fe->tty : NULL;
+}
+
+static int tty_check(const struct rst_ctx *c, const FileEntry *fe, const char *what)
+{
+	const TtyEntry *te = fe->tty;
+	size_t i;
+
+	if (!te || (te->kind == TTY_KIND__PTY_MASTER && (!te->termios || !te->winsize ||
+							 te->termios->cc.len != NCCS))) {
+		pr_err("%s: file %u has no (complete) tty entry", what, fe->id);
+		return -EBADMSG;
+	}
+	if (te->kind == TTY_KIND__SHELL_TTY && !c->opts->shell_job) {
+		pr_err("%s: the task was on its caller's terminal ('%s'): restore it with "
+		       "--shell-job", what, te->path ? te->path : "?");
+		return -EINVAL;
+	}
+	if (te->kind == TTY_KIND__SHELL_TTY) {
+		for (i = 0; i < 3 && !isatty((int)i); i++)
+			;
+		if (i == 3) {
+			pr_err("%s: --shell-job, but criu has no terminal on fds 0, 1, 2", what);
+			return -ENOTTY;
+		}
+	}
+	if (te->kind == TTY_KIND__PTY_SLAVE) {
+		for (i = 0; i < c->nr_files; i++)
+			if (c->files[i]->tty && c->files[i]->tty->kind == TTY_KIND__PTY_MASTER &&
+			    c->files[i]->tty->index == te->index)
+				return 0;
+		pr_err("%s: the master of pty %u is not in the images", what, te->index);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* A new master with index @index if it is free (else any); returns the fd or -errno. */
+static int ptmx_open(struct rst_files *rf, uint32_t index)
+{
+	int fds[PTMX_TRIES_MAX], n = 0, fd = -1, idx, i;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/dev/pts/%u", index);
+	while (n < PTMX_TRIES_MAX) {
+		fd = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0) {
+			fd = rst_task_err(rf->t, -errno, "cannot open /dev/ptmx: %m");
+			break;
+		}
+		if (ioctl(fd, TIOCGPTN, &idx) < 0 || (unsigned int)idx == index ||
+		    (unsigned int)idx > index || access(path, F_OK) == 0)
+			break;
+		fds[n++] = fd;	/* a lower index: keep it while looking further */
+		fd = -1;
+	}
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	return fd;
+}
+
+static int tty_prepare(struct rst_files *rf, struct rst_file *f)
+{
+	const TtyEntry *te = tty(f);
+	char path[32];
+	int fd, i;
+
+	if (te->kind == TTY_KIND__SHELL_TTY) {
+		for (i = 0; i < 3 && !isatty(i); i++)
+			;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", i);
+		fd = open(path, (int)(te->flags & ~(O_CREAT | O_TRUNC)) | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0)
+			return rst_task_err(rf->t, -errno, "cannot open criu's terminal: %m");
+	} else if (te->kind == TTY_KIND__PTY_MASTER) {
+		fd = ptmx_open(rf, te->index);
+		if (fd < 0)
+			return fd;
+	} else {
+		return 0;
+	}
+	f->aux = rst_files_stash(rf, fd);
+	if (f->aux < 0) {
+		close(fd);
+		return rst_task_err(rf->t, f->aux, "cannot move a tty fd up");
+	}
+	return 0;
+}
+
+/* The restored master of pty @index. */
+static struct rst_file *tty_master(struct rst_files *rf, uint32_t index)
+{
+	size_t i;
+
+	for (i = 0; i < rf->nr; i++)
+		if (rf->f[i].used && tty(&rf->f[i]) && rf->f[i].aux >= 0 &&
+		    tty(&rf->f[i])->kind == TTY_KIND__PTY_MASTER && tty(&rf->f[i])->index == index)
+			return &rf->f[i];
+	return NULL;
+}
+
+static int tty_open(struct rst_files *rf, struct rst_file *f)
+{
+	const TtyEntry *te = tty(f);
+	struct rst_file *m;
+	int fd, v = 0;
+
+	if (te->kind != TTY_KIND__PTY_SLAVE) {
+		fd = fcntl(f->aux, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			return rst_task_err(rf->t, -errno, "tty %u: dup: %m", te->index);
+		if (te->kind == TTY_KIND__PTY_MASTER && fcntl(fd, F_SETFL, te->flags & O_NONBLOCK)) {
+			close(fd);
+			return rst_task_err(rf->t, -errno, "tty %u: F_SETFL: %m", te->index);
+		}
+		return fd;
+	}
+	m = tty_master(rf, te->index);
+	if (!m)
+		return rst_task_err(rf->t, -ENOENT, "the master of pty %u was not restored",
+				    te->index);
+	if (ioctl(m->aux, TIOCSPTLCK, &v) < 0)
+		return rst_task_err(rf->t, -errno, "pty %u: cannot unlock it: %m", te->index);
+	fd = ioctl(m->aux, TIOCGPTPEER, (te->flags & (O_ACCMODE | O_NONBLOCK)) | O_NOCTTY |
+		   O_CLOEXEC);
+	if (fd < 0)
+		return rst_task_err(rf->t, -errno, "pty %u: cannot open its slave: %m", te->index);
+	return fd;
+}
+
+static int write_all(int fd, const ProtobufCBinaryData *d)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < d->len) {
+		n = write(fd, d->data + off, d->len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/* The waiting data of master @f's pty written back, then its exact termios. */
+static int tty_refill(struct rst_files *rf, struct rst_file *f, const struct termios2 *t2)
+{
+	const TtyEntry *te = tty(f);
+	struct termios2 quiet = *t2;
+	int s, q = 0, tries = 0, ret = 0;
+
+	if (!te->to_master.len && !te->to_slave.len)
+		return 0;
+	quiet.c_lflag &= ~(ECHO | ECHONL | ISIG | IEXTEN);
+	quiet.c_oflag &= ~OPOST;
+	quiet.c_iflag &= ~(ICRNL | INLCR | IGNCR | ISTRIP | IXON);
+	if (ioctl(f->aux, TCSETS2, &quiet) < 0)
+		return rst_task_err(rf->t, -errno, "pty %u: TCSETS2: %m", te->index);
+	s = ioctl(f->aux, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (s < 0)
+		return rst_task_err(rf->t, -errno, "pty %u: cannot open its slave: %m", te->index);
+	if (te->to_slave.len)
+		ret = write_all(f->aux, &te->to_slave);
+	/* the line discipline takes input in a worker: echo must be off until it did */
+	while (!ret && te->to_slave.len && tries++ < PTY_SETTLE_TRIES &&
+	       ioctl(s, FIONREAD, &q) == 0 && (size_t)q < te->to_slave.len)
+		usleep(1000);
+	if (!ret && te->to_master.len)
+		ret = write_all(s, &te->to_master);
+	close(s);
+	if (ret < 0)
+		return rst_task_err(rf->t, ret, "pty %u: cannot write its data back: %s",
+				    te->index, strerror(-ret));
+	return 0;
+}
+
+static int tty_restore_master(struct rst_files *rf, struct rst_file *f)
+{
+	const TtyEntry *te = tty(f);
+	const TermiosEntry *t = te->termios;
+	struct winsize ws = { te->winsize->row, te->winsize->col, te->winsize->xpixel,
+			      te->winsize->ypixel };
+	struct termios2 t2 = {
+		.c_iflag = t->iflag, .c_oflag = t->oflag, .c_cflag = t->cflag,
+		.c_lflag = t->lflag, .c_line = (cc_t)t->line,
+		.c_ispeed = t->ispeed, .c_ospeed = t->ospeed,
+	};
+	int v, ret;
+
+	memcpy(t2.c_cc, t->cc.data, NCCS);
+	ret = tty_refill(rf, f, &t2);
+	if (ret < 0)
+		return ret;
+	if (ioctl(f->aux, TCSETS2, &t2) < 0 || ioctl(f->aux, TIOCSWINSZ, &ws) < 0)
+		return rst_task_err(rf->t, -errno, "pty %u: cannot set termios: %m", te->index);
+	v = te->packet_mode;
+	if (te->has_packet_mode && ioctl(f->aux, TIOCPKT, &v) < 0)
+		return rst_task_err(rf->t, -errno, "pty %u: TIOCPKT: %m", te->index);
+	v = te->has_locked ? te->locked : 1;
+	if (ioctl(f->aux, TIOCSPTLCK, &v) < 0)
+		return rst_task_err(rf->t, -errno, "pty %u: TIOCSPTLCK: %m", te->index);
+	return 0;
+}
+
+/* The pty of slave @f controlled the task's session: it does again, with its group. */
+static int tty_restore_ctty(struct rst_files *rf, struct rst_file *f, const TtyEntry *mte)
+{
+	pid_t pgrp = (pid_t)mte->pgrp;
+
+	if (!mte->has_sid || (pid_t)mte->sid != rf->t->c->pid || getsid(0) != getpid())
+		return 0;
+	if (ioctl(f->fd, TIOCSCTTY, 0) < 0)
+		return rst_task_err(rf->t, -errno, "pty %u: cannot make it the controlling "
+				    "terminal: %m", mte->index);
+	if (mte->has_pgrp && ioctl(f->fd, TIOCSPGRP, &pgrp) < 0)
+		return rst_task_err(rf->t, -errno, "pty %u: cannot set the foreground group %d: "
+				    "%m", mte->index, pgrp);
+	return 0;
+}
+
+static int tty_post_open(struct rst_files *rf, struct rst_file *f)
+{
+	const TtyEntry *te = tty(f);
+	struct rst_file *m;
+	size_t i;
+	int ret;
+
+	if (te->kind != TTY_KIND__PTY_MASTER)
+		return 0;
+	ret = tty_restore_master(rf, f);
+	if (ret < 0)
+		return ret;
+	/* the first slave of the pair takes the controlling terminal */
+	for (i = 0; i < rf->nr; i++) {
+		m = &rf->f[i];
+		if (m->used && m->fd >= 0 && tty(m) && tty(m)->kind == TTY_KIND__PTY_SLAVE &&
+		    tty(m)->index == te->index)
+			return tty_restore_ctty(rf, m, te);
+	}
+	return 0;
+}
+
+const struct res_ops tty_ops = {
+	.name		= "tty",
+	.fd_type	= FD_TYPES__TTY,
+	.match		= tty_match,
+	.need_lfd	= true,
+	.can_dump	= tty_can_dump,
+	.dump		= tty_dump,
+	.check		= tty_check,
+	.prepare	= tty_prepare,
+	.open		= tty_open,
+	.post_open	= tty_post_open,
+};
