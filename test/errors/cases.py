@@ -518,3 +518,55 @@ CASES += [
     ("dump_unix_external_dgram_refused", lambda h: unix_ext(h, "dgram", False)),
     ("dump_unix_external_dgram_ext_unix_sk", lambda h: unix_ext(h, "dgram", True)),
 ]
+
+
+# ---- a terminal the dumped tree does not own (test/errors/tty_target.c) ----
+
+def tty_not_owned(h, shell_job):
+    """The target holds a pty slave of ours. Without --shell-job the dump refuses it naming
+    --shell-job and the target keeps running. With --shell-job it is dumped, and restored (by
+    a criu whose stdin is that terminal) on criu's own terminal. Either way the target's
+    "alive" reaches our master at the end."""
+    import pty
+    import select
+    master, slave = pty.openpty()
+    try:
+        pid = h.spawn(h.test_prog("errors", "tty_target"), [os.ttyname(slave)],
+                      outfile=h.path("test.out"), pidfile=h.path("target.pid"))
+        images = h.path("img")
+        before = runner.my_children()
+        if shell_job:
+            h.dump(pid, images, ["--shell-job"])
+            h.expect_gone(pid, "dump")
+            pidfile = h.path("restore.pid")
+            p = subprocess.run([h.criu, "restore", "-D", images, "-d", "-v4", "-o",
+                                "restore.log", "--shell-job", "--pidfile", pidfile],
+                               stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               timeout=h.remaining(30))
+            if p.returncode != 0:
+                raise Fail("criu restore --shell-job exited %d: %s" %
+                           (p.returncode, runner.last_line(p.stdout.decode(errors="replace"))))
+            h.restored_pid(pidfile, pid)
+            expect_counting(h, pid, "dump and restore")
+        else:
+            rc, out = h.dump(pid, images, expect_ok=False)
+            expect_refused(h, rc, out, os.path.join(images, "dump.log"),
+                           "dump of a task on a terminal it does not own", ["--shell-job"])
+            expect_nothing_left(h, before)
+            expect_counting(h, pid, "the refused dump")
+        h.finish_test(pid, h.path("test.out"))
+        data = b""
+        while b"alive" not in data:
+            r, _, _ = select.select([master], [], [], h.remaining(5))
+            if not r:
+                raise Fail("nothing came through the terminal (got %r)" % data)
+            data += os.read(master, 64)
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+CASES += [
+    ("dump_tty_not_owned_refused", lambda h: tty_not_owned(h, False)),
+    ("dump_tty_shell_job", lambda h: tty_not_owned(h, True)),
+]
