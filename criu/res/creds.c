@@ -78,7 +78,7 @@ static int parse_ids(const char *s, uint32_t ids[4])
 }
 
 /* Non-logging: the credential lines of a /proc/PID/status text into @c (groups appended). */
-static int creds_parse_status(const char *buf, struct dump_creds *c)
+int creds_parse_status(const char *buf, struct dump_creds *c)
 {
 	static const struct {
 		const char *key;

@@ -269,6 +269,9 @@ int core_dump_zombie(struct img_dir *dir, pid_t pid, const char *comm, int exit_
 struct CredsEntry;
 int creds_collect(struct dump_ctx *dc);			/* seized: /proc/PID/status */
 void creds_release(struct dump_ctx *dc);
+/* Non-logging: the Uid, Gid, Groups and Cap* lines of a /proc/PID/status text; -ENODATA if one
+ * is missing. */
+int creds_parse_status(const char *buf, struct dump_creds *c);
 /* For core-PID.img: a CredsEntry borrowing dc's memory; free it with free(). NULL: no memory. */
 struct CredsEntry *creds_entry_new(const struct dump_ctx *dc);
 
@@ -276,6 +279,8 @@ struct CredsEntry *creds_entry_new(const struct dump_ctx *dc);
 struct TaskCoreEntry;
 int timers_collect(struct dump_ctx *dc, struct compel_ctl *ctl);	/* remote syscalls */
 void timers_release(struct dump_ctx *dc);
+/* Non-logging: a /proc/PID/timers text into dc->ptimers (appended). */
+int timers_parse(struct dump_ctx *dc, const char *buf);
 /* Fill tc->posix_timers; *@ret_mem (to free() after the write) holds what they point to. */
 int timers_fill_core(const struct dump_ctx *dc, struct TaskCoreEntry *tc, void **ret_mem);
 

@@ -77,7 +77,7 @@ static int parse_notify(const char *s, struct dump_posix_timer *t)
 }
 
 /* Non-logging: the text of /proc/PID/timers into dc->ptimers. */
-static int timers_parse(struct dump_ctx *dc, const char *buf)
+int timers_parse(struct dump_ctx *dc, const char *buf)
 {
 	struct dump_posix_timer *t = NULL;
 	const char *line, *nl;
