@@ -126,14 +126,14 @@ static int decode(const char *in, const char *out, unsigned int flags)
 		die_msg("%s", err);
 		return 1;
 	}
-	if (img_kind_of(img) == IMG_PAGES) {
+	if (img_desc(img_kind_of(img))->raw) {
 		ret = raw_size(img, &size);
 		img_close(img);
 		if (ret < 0) {
 			die_msg("%s: cannot stat: %s", in, strerror(-ret));
 			return 1;
 		}
-		die_msg("%s: raw page data (%llu bytes), nothing to decode", in, size);
+		die_msg("%s: raw data (%llu bytes), nothing to decode", in, size);
 		return 1;
 	}
 	ret = read_all(img, &m);
@@ -309,13 +309,17 @@ static int show_one(const char *dir, const char *name)
 		printf("%-24s %-10s %s\n", name, "?", err);
 		return 1;
 	}
-	if (img_kind_of(img) == IMG_PAGES) {
+	if (img_desc(img_kind_of(img))->raw) {
+		const char *kind = img_desc(img_kind_of(img))->name;
+
 		ret = raw_size(img, &size);
-		if (ret == 0)
-			printf("%-24s %-10s %8llu pages (%llu bytes)\n", name, "pages",
+		if (ret < 0)
+			printf("%-24s %-10s cannot stat: %s\n", name, kind, strerror(-ret));
+		else if (img_kind_of(img) == IMG_PAGES)
+			printf("%-24s %-10s %8llu pages (%llu bytes)\n", name, kind,
 			       size / 4096, size);
 		else
-			printf("%-24s %-10s cannot stat: %s\n", name, "pages", strerror(-ret));
+			printf("%-24s %-10s %8llu bytes of raw data\n", name, kind, size);
 	} else {
 		ret = read_all(img, &m);
 		if (ret == 0)

@@ -430,9 +430,13 @@ static int img_new(int fd, enum img_kind kind, const char *name, bool write,
 		close(fd);
 		return -ENOMEM;
 	}
-	/* raw pages have no magic: only their name tells them */
-	if (kind == IMG__MAX && img_kind_by_file_name(name) == IMG_PAGES)
-		kind = IMG_PAGES;
+	/* raw images (pages, pipe/memfd/file data) have no magic: only their name tells them */
+	if (kind == IMG__MAX) {
+		int k = img_kind_by_file_name(name);
+
+		if (k >= 0 && img_desc(k)->raw)
+			kind = k;
+	}
 	img->fd = fd;
 	img->kind = kind;
 	img->write = write;
