@@ -27,6 +27,7 @@
 #include "res/files.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -72,21 +73,106 @@ static bool unix_sk_match(const struct fd_parms *p)
 	return !strncmp(proto, "UNIX", 4);
 }
 
-/* Is the socket of inode @ino one of the task's fds? */
-static bool task_has_socket(struct dump_ctx *dc, uint32_t ino)
+/* Is the socket of inode @ino one of the fds of task @pid? */
+static bool pid_has_socket(pid_t pid, uint32_t ino)
 {
 	_cleanup_free_ int *fds = NULL;
 	char what[32], link[64], want[32];
 	int nr, i;
 
 	snprintf(want, sizeof(want), "socket:[%u]", ino);
-	nr = proc_list_fds(dc->pid, &fds);
+	nr = proc_list_fds(pid, &fds);
 	for (i = 0; i < nr; i++) {
 		snprintf(what, sizeof(what), "fd/%d", fds[i]);
-		if (proc_readlink(dc->pid, what, link, sizeof(link)) >= 0 && !strcmp(link, want))
+		if (proc_readlink(pid, what, link, sizeof(link)) >= 0 && !strcmp(link, want))
 			return true;
 	}
 	return false;
+}
+
+static bool task_has_socket(struct dump_ctx *dc, uint32_t ino)
+{
+	return pid_has_socket(dc->pid, ino);
+}
+
+/*
+ * The other tasks of the dumped tree that criu can see from this one: those dumped before it
+ * (their descriptions are in dc->shared) and its descendants. *@ret_pids is malloc'ed.
+ */
+static int tree_other_tasks(struct dump_ctx *dc, pid_t **ret_pids)
+{
+	pid_t *pids = NULL, *n;
+	size_t nr = 0, cap = 0, i, j;
+	char path[64], *buf, *s, *e;
+	bool seen;
+
+	for (i = 0; dc->shared && i <= dc->shared->nr_descs; i++) {
+		pid_t pid = i < dc->shared->nr_descs ? dc->shared->descs[i].pid : 0;
+
+		for (j = 0, seen = pid == dc->pid || !pid; j < nr && !seen; j++)
+			seen = pids[j] == pid;
+		if (seen)
+			continue;
+		if (nr == cap) {
+			cap = cap ? cap * 2 : 16;
+			n = realloc(pids, cap * sizeof(*pids));
+			if (!n) {
+				free(pids);
+				return -ENOMEM;
+			}
+			pids = n;
+		}
+		pids[nr++] = pid;
+	}
+	/* descendants, breadth first: the children of dc->pid, then theirs */
+	for (i = 0, j = nr; i == 0 || j < nr; i++) {
+		pid_t parent = i == 0 ? dc->pid : pids[j++];
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", parent, parent);
+		if (proc_read_file(path, &buf) < 0)
+			continue;
+		for (s = buf; *s; s = e) {
+			long v = strtol(s, &e, 10);
+
+			if (e == s)
+				break;
+			if (nr == cap) {
+				cap = cap ? cap * 2 : 16;
+				n = realloc(pids, cap * sizeof(*pids));
+				if (!n) {
+					free(buf);
+					free(pids);
+					return -ENOMEM;
+				}
+				pids = n;
+			}
+			pids[nr++] = (pid_t)v;
+		}
+		free(buf);
+	}
+	*ret_pids = pids;
+	return (int)nr;
+}
+
+/* Another task of the tree with the socket @ino (unix sockets across tasks: refused), or 0. */
+static pid_t tree_task_of_socket(struct dump_ctx *dc, uint32_t ino)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	int nr, i;
+
+	nr = tree_other_tasks(dc, &pids);
+	for (i = 0; i < nr; i++)
+		if (pid_has_socket(pids[i], ino))
+			return pids[i];
+	return 0;
+}
+
+static int refuse_across(const struct fd_parms *p, uint32_t ino, uint32_t other, pid_t pid)
+{
+	pr_err("fd %d of task %d: unix socket %u is connected to socket %u of task %d of the "
+	       "dumped tree: unix sockets connected across tasks are not supported yet", p->fd,
+	       p->pid, ino, other, pid);
+	return -EOPNOTSUPP;
 }
 
 /* Is @ino a socket criu has open (a queued connection unix_sk_dump_icons() accepted)? */
@@ -158,6 +244,7 @@ static int unix_sk_check_peer(struct dump_ctx *dc, const struct fd_parms *p,
 {
 	struct unix_diag peer = { 0 };
 	bool named;
+	pid_t pid;
 
 	if (u->has_peer && !u->peer) {
 		/* its connection is queued on a listener, not accepted yet */
@@ -171,6 +258,9 @@ static int unix_sk_check_peer(struct dump_ctx *dc, const struct fd_parms *p,
 	}
 	if (!u->peer || task_has_socket(dc, u->peer))
 		return 0;
+	pid = tree_task_of_socket(dc, u->peer);
+	if (pid)
+		return refuse_across(p, u->ino, u->peer, pid);
 	named = sock_diag_unix(u->peer, &peer) == 0 && peer.namelen > 0;
 	unix_diag_release(&peer);
 	if (u->type == SOCK_DGRAM && named && dc->opts->ext_unix_sk)
@@ -199,6 +289,10 @@ static int unix_sk_check_icons(struct dump_ctx *dc, const struct fd_parms *p,
 			continue;
 		}
 		if (!task_has_socket(dc, u->icons[i])) {
+			pid_t pid = tree_task_of_socket(dc, u->icons[i]);
+
+			if (pid)
+				return refuse_across(p, u->ino, u->icons[i], pid);
 			pr_err("fd %d of task %d: listening unix socket %u has a queued connection "
 			       "from socket %u outside the dumped tree", p->fd, p->pid, u->ino,
 			       u->icons[i]);

@@ -102,8 +102,92 @@ static bool task_has_master(struct dump_ctx *dc, int index)
 	return false;
 }
 
+/*
+ * The other tasks of the dumped tree that criu can see from this one: those dumped before it
+ * (their descriptions are in dc->shared) and its descendants. *@ret_pids is malloc'ed.
+ */
+static int tree_other_tasks(struct dump_ctx *dc, pid_t **ret_pids)
+{
+	pid_t *pids = NULL, *n;
+	size_t nr = 0, cap = 0, i, j;
+	char path[64], *buf, *s, *e;
+	bool seen;
+
+	for (i = 0; dc->shared && i <= dc->shared->nr_descs; i++) {
+		pid_t pid = i < dc->shared->nr_descs ? dc->shared->descs[i].pid : 0;
+
+		for (j = 0, seen = pid == dc->pid || !pid; j < nr && !seen; j++)
+			seen = pids[j] == pid;
+		if (seen)
+			continue;
+		if (nr == cap) {
+			cap = cap ? cap * 2 : 16;
+			n = realloc(pids, cap * sizeof(*pids));
+			if (!n) {
+				free(pids);
+				return -ENOMEM;
+			}
+			pids = n;
+		}
+		pids[nr++] = pid;
+	}
+	/* descendants, breadth first: the children of dc->pid, then theirs */
+	for (i = 0, j = nr; i == 0 || j < nr; i++) {
+		pid_t parent = i == 0 ? dc->pid : pids[j++];
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", parent, parent);
+		if (proc_read_file(path, &buf) < 0)
+			continue;
+		for (s = buf; *s; s = e) {
+			long v = strtol(s, &e, 10);
+
+			if (e == s)
+				break;
+			if (nr == cap) {
+				cap = cap ? cap * 2 : 16;
+				n = realloc(pids, cap * sizeof(*pids));
+				if (!n) {
+					free(buf);
+					free(pids);
+					return -ENOMEM;
+				}
+				pids = n;
+			}
+			pids[nr++] = (pid_t)v;
+		}
+		free(buf);
+	}
+	*ret_pids = pids;
+	return (int)nr;
+}
+
+/* Another task of the tree with the master of pty @index (ptys across tasks), or 0. */
+static pid_t tree_task_of_master(struct dump_ctx *dc, int index)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	_cleanup_free_ int *fds = NULL;
+	char what[32], link[64];
+	int nr, n, i, j;
+
+	nr = tree_other_tasks(dc, &pids);
+	for (i = 0; i < nr; i++) {
+		free(fds);
+		fds = NULL;
+		n = proc_list_fds(pids[i], &fds);
+		for (j = 0; j < n; j++) {
+			snprintf(what, sizeof(what), "fd/%d", fds[j]);
+			if (proc_readlink(pids[i], what, link, sizeof(link)) >= 0 &&
+			    (!strcmp(link, "/dev/ptmx") || !strcmp(link, "/dev/pts/ptmx")) &&
+			    master_index(pids[i], fds[j]) == index)
+				return pids[i];
+		}
+	}
+	return 0;
+}
+
 static int tty_can_dump(struct dump_ctx *dc, const struct fd_parms *p)
 {
+	pid_t pid;
 	int idx;
 
 	if (is_ptmx(p)) {
@@ -113,7 +197,16 @@ static int tty_can_dump(struct dump_ctx *dc, const struct fd_parms *p)
 					  p->fd, p->pid, p->link);
 		return 0;
 	}
-	if (task_has_master(dc, pts_index(p->st.st_rdev)) || dc->opts->shell_job)
+	if (task_has_master(dc, pts_index(p->st.st_rdev)))
+		return 0;
+	pid = tree_task_of_master(dc, pts_index(p->st.st_rdev));
+	if (pid) {
+		pr_err("fd %d of task %d is the slave '%s' of a pty whose master task %d of the "
+		       "dumped tree has: ptys across tasks are not supported yet", p->fd, p->pid,
+		       p->link, pid);
+		return -EOPNOTSUPP;
+	}
+	if (dc->opts->shell_job)
 		return 0;
 	pr_err("fd %d of task %d is a terminal ('%s') the dumped tree does not own: use "
 	       "--shell-job", p->fd, p->pid, p->link);

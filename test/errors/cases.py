@@ -570,3 +570,21 @@ CASES += [
     ("dump_tty_not_owned_refused", lambda h: tty_not_owned(h, False)),
     ("dump_tty_shell_job", lambda h: tty_not_owned(h, True)),
 ]
+
+
+def unix_across_tasks(h):
+    """A socketpair split between the target and its child is refused (across tasks), and
+    the tree keeps running."""
+    pid = h.spawn(h.test_prog("errors", "unix_ext"), ["-", "across"],
+                  outfile=h.path("test.out"), pidfile=h.path("target.pid"))
+    images = h.path("img")
+    before = runner.my_children()
+    rc, out = h.dump(pid, images, expect_ok=False)
+    expect_refused(h, rc, out, os.path.join(images, "dump.log"),
+                   "dump of a socketpair split between two tasks", ["across tasks"])
+    expect_nothing_left(h, before)
+    expect_counting(h, pid, "the refused dump")
+    h.finish_test(pid, h.path("test.out"))
+
+
+CASES += [("dump_unix_across_tasks_refused", unix_across_tasks)]

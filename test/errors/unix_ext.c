@@ -5,6 +5,8 @@
  * SIGTERM it sends "alive" through the socket: the runner checks it arrives.
  *
  *   unix_ext PATH stream|dgram
+ *   unix_ext - across       a socketpair split between it and a child (which it kills at
+ *                           the end); "alive" goes through the pair
  */
 #include "zdtmtst.h"
 
@@ -14,7 +16,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/un.h>
 
 static void publish(const char *path, unsigned long n)
@@ -37,16 +42,34 @@ int main(int argc, char **argv)
 	char counter_path[PATH_MAX], **args;
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	unsigned long count = 0;
-	int sk, nargs;
+	int sk, nargs, sv[2], status;
+	pid_t child = 0;
 
 	nargs = test_init_args(argc, argv, &args);
-	if (nargs != 2 || (strcmp(args[1], "stream") && strcmp(args[1], "dgram")))
-		fail("usage: unix_ext PATH stream|dgram");
+	if (nargs != 2 || (strcmp(args[1], "stream") && strcmp(args[1], "dgram") &&
+			   strcmp(args[1], "across")))
+		fail("usage: unix_ext PATH stream|dgram|across");
 	snprintf(counter_path, sizeof(counter_path), "%s/counter", test_dir());
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", args[0]);
-	sk = socket(AF_UNIX, strcmp(args[1], "stream") ? SOCK_DGRAM : SOCK_STREAM, 0);
-	if (sk < 0 || connect(sk, (struct sockaddr *)&a, sizeof(a)))
-		fail("connect to '%s': %m", args[0]);
+	if (!strcmp(args[1], "across")) {
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+			fail("socketpair: %m");
+		child = fork();
+		if (child < 0)
+			fail("fork: %m");
+		if (child == 0) {
+			close(sv[0]);
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			for (;;)
+				pause();
+		}
+		close(sv[1]);
+		sk = sv[0];
+	} else {
+		sk = socket(AF_UNIX, strcmp(args[1], "stream") ? SOCK_DGRAM : SOCK_STREAM, 0);
+		if (sk < 0 || connect(sk, (struct sockaddr *)&a, sizeof(a)))
+			fail("connect to '%s': %m", args[0]);
+	}
 
 	publish(counter_path, count);
 	test_ready();
@@ -56,6 +79,12 @@ int main(int argc, char **argv)
 	}
 	if (send(sk, "alive", 5, 0) != 5)
 		fail("the socket no longer works: %m");
+	if (child > 0) {
+		if (waitpid(child, &status, WNOHANG) != 0)
+			fail("the child is gone");
+		kill(child, SIGKILL);
+		waitpid(child, &status, 0);
+	}
 	unlink(counter_path);
 	pass();
 }
