@@ -588,3 +588,24 @@ def unix_across_tasks(h):
 
 
 CASES += [("dump_unix_across_tasks_refused", unix_across_tasks)]
+
+
+def tree_lost_group(h):
+    """A task of the tree is in a process group whose leader is gone (its parent made the group
+    and exited; the root, a subreaper, adopted it): the dump refuses it, naming the group, and
+    the tree runs on."""
+    pid = start_tree(h, "lost_group")
+    root, orphan, group = tree_pids(h)
+    images = h.path("img")
+    before = runner.my_children()
+    rc, out = h.dump(pid, images, expect_ok=False)
+    expect_refused(h, rc, out, os.path.join(images, "dump.log"), "dump of a tree with a lost "
+                   "process group", [re.compile(r"\b%d\b.*process group %d\b" % (orphan, group))])
+    expect_nothing_left(h, before)
+    expect_tree_intact(h, [root, orphan], "the refused dump")
+    h.finish_test(pid, h.path("test.out"))
+
+
+CASES += [
+    ("dump_tree_lost_group", tree_lost_group),
+]

@@ -4,6 +4,9 @@
  *   tree stable     the root, two children, a grandchild under the first; all sleep
  *   tree churn      the same, and meanwhile the first child forks short-lived children (which
  *                   exit at once and are reaped) and the second creates and joins threads
+ *   tree lost_group the root is a child subreaper; a child makes a process group of its own,
+ *                   forks a grandchild into it and exits: the grandchild, now the root's child,
+ *                   is in a group whose leader is gone
  *
  * The root counts and publishes its count in <dir>/counter every 10 ms, and writes the pids of
  * the tree to <dir>/pids. Every task keeps a buffer of data seeded by its role. After SIGTERM
@@ -20,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #define MEM_SIZE	(256 << 10)
@@ -64,7 +68,7 @@ static int wait_child(pid_t pid)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 11;
 }
 
-/* A task below the root (role 1, 2; 3 is the grandchild). Exit: 0 fine, 2 ids, 3 data,
+/* A task below the root (role 1, 2; 3 is the grandchild; 4 the orphan of lost_group). Exit: 0 fine, 2 ids, 3 data,
  * 4 churn broken, 20+N its child failed with N. */
 static void task(int role, int ready_fd)
 {
@@ -98,7 +102,7 @@ static void task(int role, int ready_fd)
 			ret = 4;
 		nanosleep(&ts, NULL);
 	}
-	if (getpid() != pid || getppid() != ppid)
+	if (getpid() != pid || (role != 4 && getppid() != ppid))
 		ret = 2;
 	else if (test_csum(mem, MEM_SIZE) != sum)
 		ret = 3;
@@ -130,6 +134,69 @@ static void publish(const char *path, const char *text)
 	rename(tmp, path);
 }
 
+static void publish(const char *path, const char *text);
+
+/* lost_group: returns the orphan (the root's child now), in the group of its dead parent. */
+static pid_t make_lost_group(int ready_fd)
+{
+	pid_t mid, orphan;
+	int status;
+
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
+		return -1;
+	mid = fork();
+	if (mid < 0)
+		return -1;
+	if (mid == 0) {
+		if (setpgid(0, 0) < 0)
+			_exit(1);
+		orphan = fork();
+		if (orphan < 0)
+			_exit(1);
+		if (orphan == 0)
+			task(4, ready_fd);
+		_exit(0);
+	}
+	if (waitpid(mid, &status, 0) != mid || status)
+		return -1;
+	return mid;		/* the group's id: its leader's pid */
+}
+
+/* lost_group: the root with its orphan; SIGTERM: the orphan checks itself, the root reaps it. */
+static int lost_group_main(int pfd[2], const char *counter_path, const char *pids_path)
+{
+	struct timespec ts = { 0, 10000000 };
+	unsigned long count = 0;
+	char buf[128], c;
+	pid_t group, orphan = -1;
+	FILE *f;
+
+	group = make_lost_group(pfd[1]);
+	close(pfd[1]);
+	if (group < 0 || read(pfd[0], &c, 1) != 1)
+		fail("cannot set up the orphan: %m");
+	close(pfd[0]);
+	snprintf(buf, sizeof(buf), "/proc/%d/task/%d/children", getpid(), getpid());
+	f = fopen(buf, "r");
+	if (!f || fscanf(f, "%d", &orphan) != 1 || getpgid(orphan) != group)
+		fail("the orphan is not our child in group %d", group);
+	fclose(f);
+	snprintf(buf, sizeof(buf), "%d %d %d\n", getpid(), orphan, group);
+	publish(pids_path, buf);
+	test_ready();
+	while (!test_sig_flag) {
+		snprintf(buf, sizeof(buf), "%lu\n", ++count);
+		publish(counter_path, buf);
+		nanosleep(&ts, NULL);
+	}
+	kill(orphan, SIGTERM);
+	if (wait_child(orphan))
+		fail("the orphan failed its check");
+	unlink(counter_path);
+	unlink(pids_path);
+	pass();
+}
+
 int main(int argc, char **argv)
 {
 	struct timespec ts = { 0, 10000000 };
@@ -140,13 +207,16 @@ int main(int argc, char **argv)
 	char **args, c;
 
 	nargs = test_init_args(argc, argv, &args);
-	if (nargs != 1 || (strcmp(args[0], "stable") && strcmp(args[0], "churn")))
-		fail("usage: tree [options] stable|churn");
+	if (nargs != 1 || (strcmp(args[0], "stable") && strcmp(args[0], "churn") &&
+			   strcmp(args[0], "lost_group")))
+		fail("usage: tree [options] stable|churn|lost_group");
 	churn = !strcmp(args[0], "churn");
 	snprintf(counter_path, sizeof(counter_path), "%s/counter", test_dir());
 	snprintf(pids_path, sizeof(pids_path), "%s/pids", test_dir());
 	if (pipe(pfd))
 		fail("pipe: %m");
+	if (!strcmp(args[0], "lost_group"))
+		return lost_group_main(pfd, counter_path, pids_path);
 	for (i = 0; i < 2; i++) {
 		kids[i] = fork();
 		if (kids[i] < 0)
