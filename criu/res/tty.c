@@ -560,20 +560,29 @@ static int tty_restore_master(struct rst_files *rf, struct rst_file *f)
 	return 0;
 }
 
-/* The pty of slave @f controlled the task's session: it does again, with its group. */
-static int tty_restore_ctty(struct rst_files *rf, struct rst_file *f, const TtyEntry *mte)
+/*
+ * The pty of master @m controlled the task's session: it does again, with its group, through
+ * the slave fd @fd (-1: the task has none open, a temporary one is used).
+ */
+static int tty_restore_ctty(struct rst_files *rf, struct rst_file *m, int fd)
 {
+	const TtyEntry *mte = tty(m);
 	pid_t pgrp = (pid_t)mte->pgrp;
+	int s = fd, ret = 0;
 
 	if (!mte->has_sid || (pid_t)mte->sid != rf->t->c->pid || getsid(0) != getpid())
 		return 0;
-	if (ioctl(f->fd, TIOCSCTTY, 0) < 0)
-		return rst_task_err(rf->t, -errno, "pty %u: cannot make it the controlling "
-				    "terminal: %m", mte->index);
-	if (mte->has_pgrp && ioctl(f->fd, TIOCSPGRP, &pgrp) < 0)
-		return rst_task_err(rf->t, -errno, "pty %u: cannot set the foreground group %d: "
-				    "%m", mte->index, pgrp);
-	return 0;
+	if (s < 0)
+		s = ioctl(m->aux, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (s < 0 || ioctl(s, TIOCSCTTY, 0) < 0)
+		ret = rst_task_err(rf->t, -errno, "pty %u: cannot make it the controlling "
+				   "terminal: %m", mte->index);
+	else if (mte->has_pgrp && ioctl(s, TIOCSPGRP, &pgrp) < 0)
+		ret = rst_task_err(rf->t, -errno, "pty %u: cannot set the foreground group %d: "
+				   "%m", mte->index, pgrp);
+	if (s >= 0 && fd < 0)
+		close(s);
+	return ret;
 }
 
 static int tty_post_open(struct rst_files *rf, struct rst_file *f)
@@ -593,9 +602,9 @@ static int tty_post_open(struct rst_files *rf, struct rst_file *f)
 		m = &rf->f[i];
 		if (m->used && m->fd >= 0 && tty(m) && tty(m)->kind == TTY_KIND__PTY_SLAVE &&
 		    tty(m)->index == te->index)
-			return tty_restore_ctty(rf, m, te);
+			return tty_restore_ctty(rf, f, m->fd);
 	}
-	return 0;
+	return tty_restore_ctty(rf, f, -1);
 }
 
 const struct res_ops tty_ops = {
