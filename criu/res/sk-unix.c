@@ -651,6 +651,7 @@ static int unix_sk_dump(struct dump_ctx *dc, const struct fd_parms *p, uint32_t 
 	FileEntry fe = FILE_ENTRY__INIT;
 	struct unix_diag u;
 	size_t n = 0;
+	char oob;
 	int ret;
 
 	ret = unix_sk_diag(p, &u);
@@ -670,6 +671,12 @@ static int unix_sk_dump(struct dump_ctx *dc, const struct fd_parms *p, uint32_t 
 	ret = unix_sk_dump_name(dc, p, &u, &ue);
 	if (!ret)
 		ret = unix_sk_dump_opts(p, &ue);
+	if (!ret && u.type == SOCK_STREAM && u.state != TCP_LISTEN &&
+	    recv(p->lfd, &oob, 1, MSG_OOB | MSG_PEEK | MSG_DONTWAIT) == 1) {
+		pr_err("fd %d of task %d: unix socket %u has out-of-band data (MSG_OOB) pending: "
+		       "not supported", p->fd, p->pid, u.ino);
+		ret = -EOPNOTSUPP;
+	}
 	if (!ret && u.state != TCP_LISTEN) {
 		ret = unix_sk_peek(dc, p->lfd, &ue.queue, &n);
 		ue.n_queue = n;
