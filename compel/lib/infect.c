@@ -236,7 +236,8 @@ static int run_syscall(struct compel_ctl *ctl, long nr, const unsigned long a[6]
 
 	if (ctl->running)
 		return -EBUSY;
-	err = block_signals(ctl);
+	/* guarded: signals are blocked only while the task's registers lead to its frame */
+	err = guard ? 0 : block_signals(ctl);
 	if (err)
 		return err;
 	err = peek(ctl->pid, ip, &orig[0]);
@@ -271,7 +272,10 @@ static int run_syscall(struct compel_ctl *ctl, long nr, const unsigned long a[6]
 	if (err)
 		goto out_restore;
 	ctl->regs_dirty = true;
-	err = syscall_step(ctl);		/* entry */
+	if (guard)
+		err = block_signals(ctl);
+	if (!err)
+		err = syscall_step(ctl);	/* entry */
 	if (!err)
 		err = syscall_step(ctl);	/* exit */
 	if (!err)
@@ -280,6 +284,18 @@ static int run_syscall(struct compel_ctl *ctl, long nr, const unsigned long a[6]
 		*ret = compel_arch_syscall_ret(&regs);
 
 out_restore:
+	/*
+	 * Guarded, the code stays until the task is parked: its mask first (its registers still
+	 * lead to its frame), then its registers, then the code.
+	 */
+	err2 = 0;
+	if (guard && err != -ESRCH) {
+		err2 = unblock_signals(ctl);
+		if (!err2)
+			err2 = park(ctl);
+		if (err2)
+			return err ? err : err2;	/* the code stays, the task can still get out */
+	}
 	err2 = poke(ctl->pid, ip, orig[0]);
 	if (guard && !err2)
 		err2 = poke(ctl->pid, ip + 8, orig[1]);
@@ -287,7 +303,7 @@ out_restore:
 		err2 = poke(ctl->pid, name_at, orig[2]);
 	if (err2)
 		cl_err("task %d: cannot restore the code at %#lx: %s", ctl->pid, ip, strerror(-err2));
-	if (!err2 && err != -ESRCH)
+	if (!guard && !err2 && err != -ESRCH)
 		err2 = park(ctl);
 	return err ? err : err2;
 }
