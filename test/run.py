@@ -150,6 +150,37 @@ def kill_and_reap(pid):
         pass
 
 
+def tree_pids(pid):
+    """PID and its descendants (from /proc/PID/task/*/children), parents first."""
+    pids, i = [pid], 0
+    while i < len(pids):
+        try:
+            for tid in os.listdir("/proc/%d/task" % pids[i]):
+                with open("/proc/%d/task/%s/children" % (pids[i], tid)) as f:
+                    pids += [int(x) for x in f.read().split() if int(x) not in pids]
+        except OSError:
+            pass
+        i += 1
+    return pids
+
+
+def kill_tree(pid, timeout):
+    """SIGKILL the tree under PID (tasks a test started) and reap it: all its pids are free
+    afterwards (the tree's tasks are ours to reap: our children, or reparented to us)."""
+    pids = tree_pids(pid)
+    for p in pids:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    while any(pid_exists(p) for p in pids):
+        if time.monotonic() > deadline:
+            raise Fail("the tree of pid %d did not go away after SIGKILL" % pid)
+        reap_zombies()
+        time.sleep(0.005)
+
+
 def reap_zombies():
     while True:
         try:
@@ -476,10 +507,7 @@ def cr_snapshot(h, prog, desc, iters):
     h.expect_running(pid, "dump -R")
     h.dump(pid, h.path("img2"), ["-R"] + dump_opts)
     h.expect_running(pid, "the second dump -R")
-    os.kill(pid, signal.SIGKILL)
-    status = wait_pid(pid, h.remaining(10))
-    if status is None or pid_exists(pid):
-        raise Fail("pid %d did not go away after SIGKILL" % pid)
+    kill_tree(pid, h.remaining(10))
     rpidfile = h.path("restore.pid")
     h.restore(h.path("img2"), rpidfile, rst_opts)
     h.restored_pid(rpidfile, pid)
