@@ -2,10 +2,14 @@
 #include "core/sock-diag.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
@@ -95,7 +99,38 @@ static int unix_diag_parse(const struct nlmsghdr *h, struct unix_diag *u)
 	return 0;
 }
 
-int sock_diag_unix(uint32_t ino, struct unix_diag *ret)
+/* A sock_diag netlink socket in the network namespace of @pid (0: criu's). */
+static int sock_diag_open(pid_t pid)
+{
+	_cleanup_close_ int self = -1, ns = -1;
+	struct stat a, b;
+	char path[64];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	if (!pid || stat(path, &a) < 0 || stat("/proc/self/ns/net", &b) < 0 ||
+	    (a.st_ino == b.st_ino && a.st_dev == b.st_dev)) {
+		fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+		return fd < 0 ? -errno : fd;
+	}
+	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	ns = open(path, O_RDONLY | O_CLOEXEC);
+	if (self < 0 || ns < 0)
+		return -errno;
+	if (setns(ns, CLONE_NEWNET) < 0)
+		return -errno;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	err = errno;
+	if (setns(self, CLONE_NEWNET) < 0) {
+		err = errno;	/* cannot happen: our own namespace is held open */
+		if (fd >= 0)
+			close(fd);
+		return -err;
+	}
+	return fd < 0 ? -err : fd;
+}
+
+int sock_diag_unix(pid_t pid, uint32_t ino, struct unix_diag *ret)
 {
 	struct {
 		struct nlmsghdr h;
@@ -123,9 +158,9 @@ int sock_diag_unix(uint32_t ino, struct unix_diag *ret)
 	} u;
 	ssize_t n;
 
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	fd = sock_diag_open(pid);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (send(fd, &req, sizeof(req), 0) != sizeof(req))
 		return -errno;
 	n = recv(fd, u.buf, sizeof(u.buf), 0);

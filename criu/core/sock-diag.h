@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define UNIX_NAME_MAX	108
 
@@ -34,10 +35,11 @@ struct unix_diag {
 };
 
 /*
- * Look the unix socket of inode @ino up in criu's network namespace. -ENOENT: no such unix
- * socket. *@ret is filled on success only; release it with unix_diag_release().
+ * Look the unix socket of inode @ino up in the network namespace of task @pid (0: criu's).
+ * -ENOENT: no such unix socket there. *@ret is filled on success only; release it with
+ * unix_diag_release().
  */
-int sock_diag_unix(uint32_t ino, struct unix_diag *ret);
+int sock_diag_unix(pid_t pid, uint32_t ino, struct unix_diag *ret);
 
 /* Free what @u owns (accepts a zeroed one). */
 void unix_diag_release(struct unix_diag *u);

@@ -216,7 +216,7 @@ static bool task_has_listener_of(struct dump_ctx *dc, uint32_t ino)
 		if (proc_readlink(dc->pid, what, link, sizeof(link)) < 0 ||
 		    strncmp(link, "socket:[", 8))
 			continue;
-		if (sock_diag_unix((uint32_t)strtoul(link + 8, NULL, 10), &l) < 0)
+		if (sock_diag_unix(dc->pid, (uint32_t)strtoul(link + 8, NULL, 10), &l) < 0)
 			continue;
 		for (i = 0; l.state == TCP_LISTEN && i < l.nr_icons; i++)
 			if (l.icons[i] == ino)
@@ -228,10 +228,11 @@ static bool task_has_listener_of(struct dump_ctx *dc, uint32_t ino)
 
 static int unix_sk_diag(const struct fd_parms *p, struct unix_diag *u)
 {
-	int ret = sock_diag_unix((uint32_t)p->st.st_ino, u);
+	int ret = sock_diag_unix(p->pid, (uint32_t)p->st.st_ino, u);
 
 	if (ret == -ENOENT)
-		pr_err("fd %d of task %d: unix socket %lu is not in criu's network namespace",
+		pr_err("fd %d of task %d: unix socket %lu is unknown to sock_diag in its network "
+		       "namespace",
 		       p->fd, p->pid, (unsigned long)p->st.st_ino);
 	else if (ret < 0)
 		pr_err("fd %d of task %d: sock_diag of unix socket %lu failed: %s", p->fd, p->pid,
@@ -261,7 +262,7 @@ static int unix_sk_check_peer(struct dump_ctx *dc, const struct fd_parms *p,
 	pid = tree_task_of_socket(dc, u->peer);
 	if (pid)
 		return refuse_across(p, u->ino, u->peer, pid);
-	named = sock_diag_unix(u->peer, &peer) == 0 && peer.namelen > 0;
+	named = sock_diag_unix(p->pid, u->peer, &peer) == 0 && peer.namelen > 0;
 	unix_diag_release(&peer);
 	if (u->type == SOCK_DGRAM && named && dc->opts->ext_unix_sk)
 		return 0;
@@ -298,7 +299,7 @@ static int unix_sk_check_icons(struct dump_ctx *dc, const struct fd_parms *p,
 			       u->icons[i]);
 			return -EOPNOTSUPP;
 		}
-		if (sock_diag_unix(u->icons[i], &c) == 0) {
+		if (sock_diag_unix(p->pid, u->icons[i], &c) == 0) {
 			*ret_data = *ret_data || c.wqlen;	/* sent, not read yet */
 			unix_diag_release(&c);
 		}
@@ -586,7 +587,7 @@ static int unix_sk_dump_name(struct dump_ctx *dc, const struct fd_parms *p,
 		ue->has_peer_gone = true;
 		ue->peer_gone = true;
 	}
-	if (u->peer && u->type == SOCK_DGRAM && sock_diag_unix(u->peer, &peer) == 0) {
+	if (u->peer && u->type == SOCK_DGRAM && sock_diag_unix(p->pid, u->peer, &peer) == 0) {
 		/* maybe external: keep its name (only used when not in the images) */
 		if (peer.namelen) {
 			ue->has_peer_name = true;
