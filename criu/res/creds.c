@@ -120,30 +120,87 @@ int creds_parse_status(const char *buf, struct dump_creds *c)
 	return ret;
 }
 
-int creds_collect(struct dump_ctx *dc)
+/* Non-logging: the whole of @path into a new buffer (*@ret_buf, NUL-terminated). */
+static int read_text(const char *path, char **ret_buf)
 {
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_close_ int fd = -1;
-	char path[64];
 	size_t len = 0;
 	ssize_t n;
-	int ret;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", dc->pid);
 	buf = malloc(STATUS_BUF_SIZE);
 	if (!buf)
 		return -ENOMEM;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return pr_err_ret(-errno, "cannot open %s", path);
+		return -errno;
 	while ((n = read(fd, buf + len, STATUS_BUF_SIZE - 1 - len)) > 0)
 		len += n;
 	if (n < 0)
-		return pr_err_ret(-errno, "cannot read %s", path);
+		return -errno;
 	buf[len] = '\0';
+	*ret_buf = TAKE_PTR(buf);
+	return 0;
+}
+
+static bool creds_equal(const struct dump_creds *a, const struct dump_creds *b)
+{
+	return !memcmp(a->uid, b->uid, sizeof(a->uid)) && !memcmp(a->gid, b->gid, sizeof(a->gid)) &&
+	       a->nr_groups == b->nr_groups &&
+	       !memcmp(a->groups, b->groups, a->nr_groups * sizeof(*a->groups)) &&
+	       a->cap_inh == b->cap_inh && a->cap_prm == b->cap_prm && a->cap_eff == b->cap_eff &&
+	       a->cap_bnd == b->cap_bnd && a->cap_amb == b->cap_amb;
+}
+
+/*
+ * Credentials belong to each thread; the image has the process's (the main thread's) and the
+ * restorer gives them to every thread. Threads with others are refused.
+ */
+static int creds_check_threads(struct dump_ctx *dc)
+{
+	struct dump_creds tc;
+	char path[64], *buf;
+	size_t i;
+	int ret;
+	bool same;
+
+	for (i = 1; i < dc->nr_tids; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", dc->pid, dc->tids[i]);
+		ret = read_text(path, &buf);
+		if (ret < 0)
+			return pr_err_ret(ret, "cannot read %s", path);
+		memset(&tc, 0, sizeof(tc));
+		ret = creds_parse_status(buf, &tc);
+		free(buf);
+		same = ret == 0 && creds_equal(&tc, &dc->creds);
+		free(tc.groups);
+		if (ret < 0)
+			return pr_err_ret(ret, "cannot parse the credentials in %s", path);
+		if (!same) {
+			pr_err("thread %d of task %d has other credentials than the main thread: "
+			       "not supported", dc->tids[i], dc->pid);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
+int creds_collect(struct dump_ctx *dc)
+{
+	_cleanup_free_ char *buf = NULL;
+	char path[64];
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", dc->pid);
+	ret = read_text(path, &buf);
+	if (ret < 0)
+		return pr_err_ret(ret, "cannot read %s", path);
 	ret = creds_parse_status(buf, &dc->creds);
 	if (ret < 0)
 		return pr_err_ret(ret, "cannot parse the credentials in %s", path);
+	ret = creds_check_threads(dc);
+	if (ret < 0)
+		return ret;
 	pr_info("task %d: uid %u/%u/%u/%u gid %u/%u/%u/%u, %d groups, caps eff %#" PRIx64
 		" prm %#" PRIx64 " bnd %#" PRIx64, dc->pid, dc->creds.uid[0], dc->creds.uid[1],
 		dc->creds.uid[2], dc->creds.uid[3], dc->creds.gid[0], dc->creds.gid[1],
