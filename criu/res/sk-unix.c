@@ -251,7 +251,7 @@ static int unix_sk_check_peer(struct dump_ctx *dc, const struct fd_parms *p,
 		/* its connection is queued on a listener, not accepted yet */
 		if (task_has_listener_of(dc, u->ino))
 			return 0;
-		if (u->shutdown == (SHUT_RCV_BIT | SHUT_SEND_BIT))
+		if (u->type == SOCK_DGRAM || u->shutdown == (SHUT_RCV_BIT | SHUT_SEND_BIT))
 			return 0;	/* the peer was closed */
 		pr_err("fd %d of task %d: unix socket %u is connected to a listener outside the "
 		       "dumped tree (not accepted yet)", p->fd, p->pid, u->ino);

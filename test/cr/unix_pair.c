@@ -1,7 +1,8 @@
 /*
  * Unix socketpairs of the three types (stream, datagram, seqpacket) with data queued in both
  * directions, a half-closed stream pair (shutdown SHUT_WR), a stream whose peer was closed with
- * data still queued, socket options (SO_SNDBUF, SO_RCVBUF, SO_PASSCRED, O_NONBLOCK) and
+ * data still queued, a datagram socket whose peer sent two messages and was closed, socket
+ * options (SO_SNDBUF, SO_RCVBUF, SO_PASSCRED, O_NONBLOCK) and
  * SO_PEEK_OFF. After restore each pair is still connected both ways, the queued messages come
  * out in order with their boundaries, and new data goes through.
  */
@@ -74,7 +75,7 @@ static void check_link(int a, int b, const char *what)
 
 int main(int argc, char **argv)
 {
-	int sv[3][2], hc[2], orph[2], i, v, snd = 0, rcv = 0, v2;
+	int sv[3][2], hc[2], orph[2], dorph[2], i, v, snd = 0, rcv = 0, v2;
 	socklen_t l = sizeof(v);
 	char buf[64];
 
@@ -107,6 +108,11 @@ int main(int argc, char **argv)
 	v = 4;
 	if (setsockopt(orph[0], SOL_SOCKET, SO_PEEK_OFF, &v, sizeof(v)))
 		fail("SO_PEEK_OFF: %m");
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, dorph) || send(dorph[1], "dgram 1", 7, 0) != 7 ||
+	    send(dorph[1], "dgram two", 9, 0) != 9)
+		fail("orphan datagram pair: %m");
+	close(dorph[1]);
 
 	test_ready();
 	test_waitsig();
@@ -148,5 +154,10 @@ int main(int argc, char **argv)
 		fail("orphan: data lost");
 	if (recv(orph[0], buf, sizeof(buf), MSG_DONTWAIT) != 0)
 		fail("orphan: no end of file after the data");
+	if (recv(dorph[0], buf, sizeof(buf), 0) != 7 || memcmp(buf, "dgram 1", 7) ||
+	    recv(dorph[0], buf, sizeof(buf), 0) != 9 || memcmp(buf, "dgram two", 9))
+		fail("orphan datagram socket: messages lost");
+	if (recv(dorph[0], buf, sizeof(buf), MSG_DONTWAIT) != -1 || errno != EAGAIN)
+		fail("orphan datagram socket: more than queued");
 	pass();
 }
