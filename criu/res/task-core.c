@@ -273,14 +273,71 @@ static int seccomp_collect(struct dump_ctx *dc)
 	return 0;
 }
 
+/*
+ * Non-logging: 0 if thread @tid has the seccomp mode and filters recorded for the main thread,
+ * 1 if not, or -errno.
+ */
+static int seccomp_thread_differs(struct dump_ctx *dc, pid_t tid)
+{
+	struct proc_status st;
+	_cleanup_free_ void *buf = NULL;
+	const struct dump_seccomp_filter *f;
+	long n, i;
+	int ret;
+
+	ret = proc_parse_status(tid, &st);
+	if (ret < 0)
+		return ret;
+	if ((st.seccomp < 0 ? 0 : st.seccomp) != dc->seccomp_mode)
+		return 1;
+	if (dc->seccomp_mode != 2)
+		return 0;
+	for (i = 0;; i++) {
+		n = ptrace(PTRACE_SECCOMP_GET_FILTER_, tid, (void *)i, NULL);
+		if (n < 0 && errno == ENOENT)
+			return i == dc->nr_filters ? 0 : 1;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		if (i >= dc->nr_filters)
+			return 1;
+		f = &dc->filters[dc->nr_filters - 1 - i];	/* stored the oldest first */
+		if ((uint32_t)n * 8 != f->len)
+			return 1;
+		free(buf);
+		buf = malloc(f->len);
+		if (!buf)
+			return -ENOMEM;
+		if (ptrace(PTRACE_SECCOMP_GET_FILTER_, tid, (void *)i, buf) != n)
+			return -EIO;
+		if (memcmp(buf, f->insns, f->len))
+			return 1;
+	}
+}
+
 int core_collect_task(struct dump_ctx *dc)
 {
+	size_t i;
 	int ret;
 
 	ret = proc_parse_limits(dc->pid, &dc->limits);
 	if (ret < 0)
 		return pr_err_ret(ret, "cannot parse /proc/%d/limits", dc->pid);
-	return seccomp_collect(dc);
+	ret = seccomp_collect(dc);
+	if (ret < 0)
+		return ret;
+	/* The mode and filters are per thread; the restorer gives the main thread's to all. */
+	for (i = 1; i < dc->nr_tids; i++) {
+		ret = seccomp_thread_differs(dc, dc->tids[i]);
+		if (ret < 0)
+			return pr_err_ret(ret, "cannot read the seccomp state of thread %d",
+					  dc->tids[i]);
+		if (ret > 0) {
+			pr_err("thread %d of task %d has other seccomp filters than the main thread: "
+			       "not supported", dc->tids[i], dc->pid);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
 }
 
 void core_release(struct dump_ctx *dc)
