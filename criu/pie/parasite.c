@@ -2,6 +2,7 @@
  * criu's parasite: runs inside the dumped task as a compel daemon (std plugin) and answers the
  * commands of include/proto/parasite.h. Freestanding: no libc.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <linux/prctl.h>
 
@@ -120,10 +121,34 @@ static int splice_batch(int fd, struct parasite_iov **pos, struct parasite_iov *
 	return 0;
 }
 
+#define P_EPIPE			32
+#define P_SIGPIPE_BIT		(1ULL << (13 - 1))
+
+static bool sigpipe_pending(void)
+{
+	uint64_t set = 0;
+
+	__SC(__NR_rt_sigpending, (long)&set, 8, 0, 0, 0, 0);
+	return set & P_SIGPIPE_BIT;
+}
+
+/*
+ * A vmsplice into a pipe whose reader is gone (criu died mid-dump) queues SIGPIPE for the
+ * task, blocked while we run: it would kill the task once cured. Take back the one we caused.
+ */
+static void sigpipe_take(void)
+{
+	uint64_t set = P_SIGPIPE_BIT;
+	struct { long sec, nsec; } zero = { 0, 0 };
+
+	__SC(__NR_rt_sigtimedwait, (long)&set, 0, (long)&zero, 8, 0, 0);
+}
+
 /* See PARASITE_CMD_DUMP_PAGES: batch k into pipe k % nr_page_pipes, blocking. */
 static int dump_pages(struct parasite_dump_pages *a)
 {
 	struct parasite_iov *iov = a->iovs, *end = a->iovs + a->nr_iovs;
+	bool had_sigpipe = sigpipe_pending();
 	uint64_t left = 0, len;
 	uint32_t i, k;
 	int ret = 0;
@@ -143,6 +168,8 @@ static int dump_pages(struct parasite_dump_pages *a)
 			left -= len;
 		}
 	}
+	if (ret == -P_EPIPE && !had_sigpipe)
+		sigpipe_take();
 	if (ret || (a->flags & PARASITE_PAGES_CLOSE_PIPE))
 		close_page_pipes();	/* on failure: EOF for the host's reads */
 	return ret;
