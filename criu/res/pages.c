@@ -16,8 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <linux/userfaultfd.h>
 
 #include "common/cleanup.h"
 #include "common/page.h"
@@ -425,6 +428,12 @@ static int pages_from_parent(struct rst_task *t, struct rst_pages *p, uint64_t a
  * makes the first access to each page through our mapping, which costs several microseconds a
  * page in this VM (see DESIGN.md): about 3x slower for 1 GiB. The bounce buffer stays hot.
  * Where process_vm_writev() is refused, preadv() reads straight into place.
+ *
+ * Better still, private anonymous VMAs are registered with a userfaultfd of our own while their
+ * pages go in, and UFFDIO_COPY allocates and fills each page (not zeroed first, no page-table
+ * walk of ours). It is registered user-mode only (nothing here touches those VMAs from user
+ * space; a kernel access fails instead of waiting) and closed, which unregisters all, at the
+ * first error and at the end. Without a userfaultfd, process_vm_writev() does it all.
  */
 #define BATCH_IOVS	512
 #define BOUNCE_SIZE	(2UL << 20)
@@ -435,7 +444,68 @@ struct pages_batch {
 	int nr;
 	uint64_t off;			/* file offset of iov[0] */
 	char *bounce;			/* BOUNCE_SIZE bytes, or NULL: preadv() into place */
+	int uffd;			/* our userfaultfd, or -1 */
+	struct rst_vma *uffd_vma;	/* the last VMA we tried to register */
+	bool uffd_ok;			/* ... and it is registered */
+	bool in_uffd[BATCH_IOVS];	/* iov[i] is in a registered VMA */
 };
+
+static void uffd_close(struct pages_batch *b)
+{
+	if (b->uffd >= 0)
+		close(b->uffd);
+	b->uffd = -1;
+}
+
+static int uffd_open(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd;
+
+	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool uffd_register(struct pages_batch *b, const struct rst_vma *v)
+{
+	struct uffdio_register r = {
+		.range = { .start = v->tmp, .len = v->end - v->start },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+
+	if ((v->flags & (MAP_PRIVATE | MAP_ANONYMOUS)) != (MAP_PRIVATE | MAP_ANONYMOUS))
+		return false;
+	return !ioctl(b->uffd, UFFDIO_REGISTER, &r) && (r.ioctls & (1ULL << _UFFDIO_COPY));
+}
+
+/* UFFDIO_COPY @len bytes; returns the bytes placed: fewer if it failed (the userfaultfd is then
+ * closed, so the rest can be written another way). */
+static size_t uffd_copy(struct pages_batch *b, char *dst, const char *src, size_t len)
+{
+	struct uffdio_copy c;
+	size_t done = 0;
+
+	while (done < len) {
+		c = (struct uffdio_copy){ .dst = (uintptr_t)dst + done,
+					  .src = (uintptr_t)src + done, .len = len - done };
+		if (!ioctl(b->uffd, UFFDIO_COPY, &c))
+			return len;
+		if (c.copy > 0)
+			done += (size_t)c.copy;
+		if (errno != EAGAIN) {
+			pr_debug("UFFDIO_COPY at %p: %m; process_vm_writev() from here on", dst);
+			uffd_close(b);
+			break;
+		}
+	}
+	return done;
+}
 
 /* The first @n bytes of the batch are in place: drop them from its iovs. */
 static void batch_consume(struct pages_batch *b, struct iovec **iov, int *nr, size_t n)
@@ -450,6 +520,44 @@ static void batch_consume(struct pages_batch *b, struct iovec **iov, int *nr, si
 		(*iov)->iov_base = (char *)(*iov)->iov_base + n;
 		(*iov)->iov_len -= n;
 	}
+}
+
+/* Place @len bytes of the bounce buffer piece by piece: UFFDIO_COPY into registered VMAs,
+ * process_vm_writev() (or a read into place where refused) elsewhere. Returns @len. */
+static ssize_t batch_pieces(struct rst_task *t, struct pages_batch *b, struct iovec *iov,
+			    size_t len)
+{
+	struct iovec local, remote;
+	size_t pos, n, done;
+	ssize_t w;
+	int i, ret;
+
+	for (i = 0, pos = 0; pos < len; i++, pos += n) {
+		n = min(iov[i].iov_len, len - pos);
+		done = 0;
+		if (b->uffd >= 0 && b->in_uffd[iov + i - b->iov])
+			done = uffd_copy(b, iov[i].iov_base, b->bounce + pos, n);
+		if (done == n)
+			continue;
+		local.iov_base = b->bounce + pos + done;
+		remote.iov_base = (char *)iov[i].iov_base + done;
+		local.iov_len = remote.iov_len = n - done;
+		w = process_vm_writev(getpid(), &local, 1, &remote, 1, 0);
+		if (w < 0 && (errno == ENOSYS || errno == EPERM)) {
+			ret = pread_full(t, t->pages_fd, remote.iov_base, remote.iov_len,
+					 b->off + pos + done);
+			if (ret)
+				return ret;
+			continue;
+		}
+		if (w < 0)
+			return rst_task_err(t, -errno, "cannot place the pages of pid %d: %m",
+					    t->c->pid);
+		if ((size_t)w != n - done)
+			return rst_task_err(t, -EFAULT, "cannot place the pages of pid %d at %p",
+					    t->c->pid, remote.iov_base);
+	}
+	return (ssize_t)len;
 }
 
 /* Up to BOUNCE_SIZE bytes of the batch through the bounce buffer; returns the bytes placed,
@@ -467,6 +575,8 @@ static ssize_t batch_bounce(struct rst_task *t, struct pages_batch *b, struct io
 	ret = pread_full(t, t->pages_fd, b->bounce, len, b->off);
 	if (ret)
 		return ret;
+	if (b->uffd >= 0)
+		return batch_pieces(t, b, iov, len);
 	local.iov_base = b->bounce;
 	local.iov_len = len;
 	n = process_vm_writev(getpid(), &local, 1, iov, i, 0);
@@ -513,7 +623,8 @@ static int batch_flush(struct rst_task *t, struct pages_batch *b)
 	return 0;
 }
 
-static int batch_add(struct rst_task *t, struct pages_batch *b, char *dst, uint64_t len)
+static int batch_add(struct rst_task *t, struct pages_batch *b, char *dst, uint64_t len,
+		     bool in_uffd)
 {
 	if (b->nr == BATCH_IOVS) {
 		int ret = batch_flush(t, b);
@@ -521,6 +632,7 @@ static int batch_add(struct rst_task *t, struct pages_batch *b, char *dst, uint6
 		if (ret)
 			return ret;
 	}
+	b->in_uffd[b->nr] = in_uffd;
 	b->iov[b->nr].iov_base = dst;
 	b->iov[b->nr++].iov_len = len;
 	return 0;
@@ -546,10 +658,14 @@ static int pages_read_run(struct rst_task *t, uint64_t addr, uint64_t left, bool
 		 * fault per page inside a read into place; if it fails, the read faults them. */
 		if (chunk >= POPULATE_MIN && (parent || !b->bounce))
 			madvise(dst, chunk, MADV_POPULATE_WRITE);
+		if (!parent && b->uffd >= 0 && v != b->uffd_vma) {
+			b->uffd_vma = v;
+			b->uffd_ok = uffd_register(b, v);
+		}
 		if (parent)
 			ret = pages_from_parent(t, t->c->parent, addr, chunk, dst);
 		else
-			ret = batch_add(t, b, dst, chunk);
+			ret = batch_add(t, b, dst, chunk, b->uffd >= 0 && b->uffd_ok);
 		if (ret)
 			return ret;
 		addr += chunk;
@@ -570,6 +686,8 @@ int pages_restore(struct rst_task *t)
 	if (!b)
 		return rst_task_err(t, -ENOMEM, "out of memory");
 	b->bounce = aligned_alloc(PAGE_SIZE, BOUNCE_SIZE);	/* NULL: read into place */
+	/* parent image sets read into place: no VMA may wait for UFFDIO_COPY then */
+	b->uffd = b->bounce && !c->parent ? uffd_open() : -1;
 	for (i = 0; i < c->nr_pms && !ret; i++) {
 		const PagemapEntry *pe = c->pms[i];
 		uint32_t flags = pe->has_flags ? pe->flags : PAGEMAP_FLAGS__PE_PRESENT;
@@ -586,6 +704,7 @@ int pages_restore(struct rst_task *t)
 	}
 	if (!ret)
 		ret = batch_flush(t, b);
+	uffd_close(b);		/* unregisters every VMA */
 	free(b->bounce);
 	free(b);
 	return ret;
