@@ -7,17 +7,22 @@
  *                            page by page while writing, the default) or "populate" (fault
  *                            all in first with MADV_POPULATE_WRITE, then write) or "kernel"
  *                            (the kernel writes every page through its own mapping, as
- *                            process_vm_writev() from a hot 2 MiB buffer does; no access
- *                            through our mapping, which costs a shadow fault per page here)
+ *                            restore does: UFFDIO_COPY from a hot 2 MiB buffer, or
+ *                            process_vm_writev() without a userfaultfd; no access through
+ *                            our mapping, which costs a shadow fault per page here)
  */
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <linux/userfaultfd.h>
 
 #define CHUNK	(4UL << 20)
 
@@ -67,14 +72,47 @@ static int write_file(const char *path, size_t len)
 
 #define KCHUNK	(2UL << 20)
 
+static unsigned char kbuf[KCHUNK] __attribute__((aligned(4096)));
+
+/* UFFDIO_COPY every page of @p from kbuf; 1 if there is no userfaultfd here. */
+static int fill_uffd(unsigned char *p, size_t len)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .range = { (uintptr_t)p, len },
+				       .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffdio_copy c;
+	size_t off;
+	int fd;
+
+	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
+	if (fd < 0)
+		return 1;
+	if (ioctl(fd, UFFDIO_API, &api) || ioctl(fd, UFFDIO_REGISTER, &reg)) {
+		close(fd);
+		return 1;
+	}
+	for (off = 0; off < len; off += KCHUNK) {
+		c = (struct uffdio_copy){ (uintptr_t)p + off, (uintptr_t)kbuf,
+					  len - off < KCHUNK ? len - off : KCHUNK, 0, 0 };
+		if (ioctl(fd, UFFDIO_COPY, &c)) {
+			perror("UFFDIO_COPY");
+			exit(1);
+		}
+	}
+	close(fd);
+	return 0;
+}
+
 /* Every byte of @p written by the kernel through its own mapping of the pages. */
 static int fill_kernel(unsigned char *p, size_t len)
 {
-	static unsigned char buf[KCHUNK] __attribute__((aligned(4096)));
+	unsigned char *buf = kbuf;
 	struct iovec local = { buf, 0 }, remote;
 	size_t off;
 
-	memset(buf, 0xa5, sizeof(buf));
+	memset(buf, 0xa5, KCHUNK);
+	if (!fill_uffd(p, len))
+		return 0;
 	for (off = 0; off < len; off += local.iov_len) {
 		local.iov_len = len - off < KCHUNK ? len - off : KCHUNK;
 		remote.iov_base = p + off;
