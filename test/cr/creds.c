@@ -2,7 +2,8 @@
  * A task that dropped its privileges the way a web server worker does (groups, then gid, then
  * uid 65534: every capability gone, dumpable cleared) comes back with the same uids, gids,
  * supplementary groups, no capabilities and the same dumpable flag (which a change of uid
- * resets, so the restore must set it after the credentials).
+ * resets, so the restore must set it after the credentials), and its lowered resource limits
+ * (read from /proc/PID/limits: prlimit() on another user's task needs CAP_SYS_RESOURCE).
  */
 #include "zdtmtst.h"
 
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -55,6 +57,7 @@ int main(int argc, char **argv)
 	uid_t r, e, s;
 	gid_t gr, ge, gs, got[16];
 	uint64_t eff, prm, inh;
+	struct rlimit rl;
 	int n, i, dumpable;
 
 	if (getuid() != 0)
@@ -62,6 +65,10 @@ int main(int argc, char **argv)
 	open_pidfile_dir(argc, argv);
 	test_init(argc, argv);
 
+	rl.rlim_cur = 512;
+	rl.rlim_max = 1024;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		fail("setrlimit: %m");
 	if (setgroups(3, groups))
 		fail("setgroups: %m");
 	if (setresgid(NOBODY, NOBODY, NOBODY))
@@ -93,6 +100,9 @@ int main(int argc, char **argv)
 		fail("CAP_SYS_ADMIN left the bounding set");
 	if (setuid(0) == 0 || errno != EPERM)
 		fail("setuid(0) works again");
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur != 512 || rl.rlim_max != 1024)
+		fail("RLIMIT_NOFILE is %llu/%llu, was 512/1024", (unsigned long long)rl.rlim_cur,
+		     (unsigned long long)rl.rlim_max);
 	if (prctl(PR_GET_DUMPABLE) != dumpable)
 		fail("dumpable is %d, was %d", prctl(PR_GET_DUMPABLE), dumpable);
 	pass();
