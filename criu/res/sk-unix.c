@@ -17,8 +17,9 @@
  * listener is restored too: connected to it and accepted, so it has its name again), bound
  * sockets bind() the same name (a socket file left by the dumped socket is removed first),
  * listeners listen() with the same backlog and get their queued connections by connect()s in
- * the same order; a stream whose peer was closed gets a temporary peer that sends its data
- * and is closed. The first unix entry's .post_open refills every receive queue from the peer
+ * the same order; a socket whose peer was closed gets a temporary peer that sends its data
+ * and is closed. Out-of-band data, relative names, unix sockets in flight that the task does
+ * not hold and peers in other tasks of the tree are refused at dump time. The first unix entry's .post_open refills every receive queue from the peer
  * side, message by message with the files in flight, and applies the shutdown states.
  * Messages received by a bound datagram socket are resent from a temporary unbound socket: the
  * sender's address is not kept.
