@@ -20,6 +20,8 @@ exit 0 and "PASS" in the outfile. test/cr/<name>.desc (optional, "key: value" li
     skip: reason                skip the test
     timeout: SECONDS            per-test timeout (default 60)
 
+Values may use ${ZDTM_RUN_ID}, unique per run (the tests see it in their environment).
+
 Error cases live in test/errors/*.py: each module has CASES, a list of (name, function); the
 function gets the Harness and returns None (pass) or raises Fail/Skip.
 
@@ -245,7 +247,7 @@ def parse_desc(path):
             if ":" not in line:
                 raise ValueError("%s:%d: expected 'key: value'" % (path, lineno))
             key, val = line.split(":", 1)
-            desc[key.strip()] = val.strip()
+            desc[key.strip()] = os.path.expandvars(val.strip())    # ${ZDTM_RUN_ID}
     return desc
 
 
@@ -834,6 +836,8 @@ def run_one(h, name, fn, verbose):
 
 
 def main():
+    # Unique per run, for names several runs must not share (cgroups: see freeze_cgroup.h).
+    os.environ.setdefault("ZDTM_RUN_ID", str(os.getpid()))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="build")
     ap.add_argument("--unit", nargs="*", default=[], help="unit test binaries")

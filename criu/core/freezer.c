@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <dirent.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -237,6 +238,29 @@ int freezer_check_task(const struct freezer *f, pid_t pid)
 	return ret;
 }
 
+/* The state letter of /proc/TID/stat. */
+static int proc_state(pid_t tid, char *ret_state)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || !p[2])
+		return -EIO;
+	*ret_state = p[2];
+	return 0;
+}
+
 static long now_ms(void)
 {
 	struct timespec ts;
@@ -245,10 +269,59 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
 }
 
+/*
+ * v1 only: a stopped task (SIGSTOP) that gets frozen cannot be seized any more (PTRACE_SEIZE
+ * waits for it to re-trap, which a frozen task never does): find one in @dir or below it.
+ */
+static int v1_find_stopped(const char *dir, pid_t *ret_tid)
+{
+	char path[PATH_MAX + 32], state;
+	struct dirent *de;
+	int tid, ret = 0;
+	FILE *fp;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/tasks", dir);
+	fp = fopen(path, "re");
+	if (!fp)
+		return -errno;
+	while (fscanf(fp, "%d", &tid) == 1) {
+		if (proc_state(tid, &state) == 0 && state == 'T') {
+			*ret_tid = tid;
+			fclose(fp);
+			return 1;
+		}
+	}
+	fclose(fp);
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while (ret == 0 && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		ret = v1_find_stopped(path, ret_tid);
+	}
+	closedir(d);
+	return ret;
+}
+
 int freezer_freeze(struct freezer *f)
 {
 	long deadline = now_ms() + f->timeout_ms, tries = 0;
+	pid_t tid;
 	int ret;
+
+	if (!f->v2) {
+		ret = v1_find_stopped(f->dir, &tid);
+		if (ret < 0)
+			return pr_err_ret(ret, "cannot list the tasks of cgroup '%s'", f->dir);
+		if (ret > 0) {
+			pr_err("task %d in cgroup '%s' is stopped: a cgroup v1 freezer would keep it "
+			       "from being seized; dump it without --freeze-cgroup", tid, f->dir);
+			return -EOPNOTSUPP;
+		}
+	}
 
 	ret = freezer_state(f);
 	if (ret < 0)

@@ -1,6 +1,7 @@
 /*
  * Shared by freeze_cgroup_v1.c and freeze_cgroup_v2.c: the test moves itself into a cgroup of its
- * own (CG_ROOT/CG_NAME, which its .desc passes to criu dump --freeze-cgroup), fills some memory,
+ * own (CG_ROOT/CG_NAME-$ZDTM_RUN_ID, which its .desc passes to criu dump --freeze-cgroup: unique
+ * per test run, so that runs in parallel do not freeze each other's tests), fills some memory,
  * and after restore checks the memory and that it runs; then it leaves the cgroup and removes it.
  */
 #include "zdtmtst.h"
@@ -38,7 +39,9 @@ int main(int argc, char **argv)
 	int i;
 
 	test_init(argc, argv);
-	snprintf(dir, sizeof(dir), "%s/%s", CG_ROOT, CG_NAME);
+	if (!getenv("ZDTM_RUN_ID"))
+		skip("no ZDTM_RUN_ID in the environment (run it from test/run.py)");
+	snprintf(dir, sizeof(dir), "%s/%s-%s", CG_ROOT, CG_NAME, getenv("ZDTM_RUN_ID"));
 	if (access(CG_ROOT, F_OK))
 		skip("no cgroup hierarchy at %s", CG_ROOT);
 	if (mkdir(dir, 0755) && errno != EEXIST)

@@ -148,3 +148,36 @@ CASES = [
     ("dump_freeze_cgroup_not_member", not_member),
     ("dump_freeze_cgroup_missing", no_such_cgroup),
 ]
+
+
+def stopped_v1(h):
+    """A SIGSTOPped task and a v1 freezer: refused before freezing (a frozen stopped task could
+    not be seized); the cgroup stays thawed, the target stays stopped and runs on after
+    SIGCONT."""
+    import signal
+    cg = Cgroup(h, False)
+    pid = None
+    try:
+        pid = C.start_target(h, "plain")
+        cg.add(pid)
+        os.kill(pid, signal.SIGSTOP)
+        if not runner.wait_state(h, pid, ("T",), 10):
+            raise Fail("pid %d did not stop on SIGSTOP" % pid)
+        images = h.path("img")
+        rc, out = h.dump(pid, images, ["--freeze-cgroup", cg.path], expect_ok=False)
+        C.expect_refused(h, rc, out, os.path.join(images, "dump.log"),
+                         "dump of a stopped task in a v1 freezer cgroup", ["is stopped"])
+        expect_thawed(cg, "the refused dump")
+        if runner.proc_state(pid) != "T":
+            raise Fail("pid %d is '%s' after the refused dump, not stopped" %
+                       (pid, runner.proc_state(pid)))
+        os.kill(pid, signal.SIGCONT)
+        C.expect_counting(h, pid, "the refused dump and SIGCONT")
+        h.finish_test(pid, h.path("test.out"))
+    finally:
+        cg.remove(pid)
+
+
+CASES += [
+    ("dump_freeze_cgroup_v1_stopped_refused", stopped_v1),
+]
