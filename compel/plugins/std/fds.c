@@ -61,7 +61,7 @@ static int fds_xfer(int sock, int *fds, unsigned int nr, int send)
 		cm.h.type = STD_SCM_RIGHTS;
 		for (i = 0; i < nr; i++)
 			cm.fds[i] = fds[i];
-		ret = sys_sendmsg(sock, &mh, 0);
+		ret = sys_sendmsg(sock, &mh, 0x4000 /* MSG_NOSIGNAL: no SIGPIPE if the host died */);
 		return ret == 1 ? 0 : (ret < 0 ? (int)ret : -STD_EIO);
 	}
 	ret = sys_recvmsg(sock, &mh, 0);
