@@ -533,6 +533,65 @@ int fdinfo_dump(struct dump_ctx *dc)
 	return 0;
 }
 
+/*
+ * The other tasks of the dumped tree that criu can see from this one: those dumped before it
+ * (their descriptions are in dc->shared) and its descendants. *@ret_pids is malloc'ed.
+ */
+int files_tree_other_tasks(struct dump_ctx *dc, pid_t **ret_pids)
+{
+	pid_t *pids = NULL, *n;
+	size_t nr = 0, cap = 0, i, j;
+	char path[64], *buf, *s, *e;
+	bool seen;
+
+	for (i = 0; dc->shared && i <= dc->shared->nr_descs; i++) {
+		pid_t pid = i < dc->shared->nr_descs ? dc->shared->descs[i].pid : 0;
+
+		for (j = 0, seen = pid == dc->pid || !pid; j < nr && !seen; j++)
+			seen = pids[j] == pid;
+		if (seen)
+			continue;
+		if (nr == cap) {
+			cap = cap ? cap * 2 : 16;
+			n = realloc(pids, cap * sizeof(*pids));
+			if (!n) {
+				free(pids);
+				return -ENOMEM;
+			}
+			pids = n;
+		}
+		pids[nr++] = pid;
+	}
+	/* descendants, breadth first: the children of dc->pid, then theirs */
+	for (i = 0, j = nr; i == 0 || j < nr; i++) {
+		pid_t parent = i == 0 ? dc->pid : pids[j++];
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", parent, parent);
+		if (proc_read_file(path, &buf) < 0)
+			continue;
+		for (s = buf; *s; s = e) {
+			long v = strtol(s, &e, 10);
+
+			if (e == s)
+				break;
+			if (nr == cap) {
+				cap = cap ? cap * 2 : 16;
+				n = realloc(pids, cap * sizeof(*pids));
+				if (!n) {
+					free(buf);
+					free(pids);
+					return -ENOMEM;
+				}
+				pids = n;
+			}
+			pids[nr++] = (pid_t)v;
+		}
+		free(buf);
+	}
+	*ret_pids = pids;
+	return (int)nr;
+}
+
 /* ================================ restore side =============================== */
 
 #include "images/fs.pb-c.h"

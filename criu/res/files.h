@@ -111,6 +111,12 @@ struct dump_fd *files_dump_fd(struct dump_ctx *dc, int fd);
  */
 int files_data_dump(struct dump_ctx *dc, int kind, uint32_t id, int fd, uint64_t len);
 
+/*
+ * The other tasks of the dumped tree visible from @dc's task: those dumped before it and its
+ * descendants. Returns their number and *@ret_pids (malloc'ed, owned by the caller), or -errno.
+ */
+int files_tree_other_tasks(struct dump_ctx *dc, pid_t **ret_pids);
+
 /* Restore helpers (task side). */
 
 /* Wait until task @pid of the tree has all its fds in place (leaves a message). */

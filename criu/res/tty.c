@@ -102,65 +102,6 @@ static bool task_has_master(struct dump_ctx *dc, int index)
 	return false;
 }
 
-/*
- * The other tasks of the dumped tree that criu can see from this one: those dumped before it
- * (their descriptions are in dc->shared) and its descendants. *@ret_pids is malloc'ed.
- */
-static int tree_other_tasks(struct dump_ctx *dc, pid_t **ret_pids)
-{
-	pid_t *pids = NULL, *n;
-	size_t nr = 0, cap = 0, i, j;
-	char path[64], *buf, *s, *e;
-	bool seen;
-
-	for (i = 0; dc->shared && i <= dc->shared->nr_descs; i++) {
-		pid_t pid = i < dc->shared->nr_descs ? dc->shared->descs[i].pid : 0;
-
-		for (j = 0, seen = pid == dc->pid || !pid; j < nr && !seen; j++)
-			seen = pids[j] == pid;
-		if (seen)
-			continue;
-		if (nr == cap) {
-			cap = cap ? cap * 2 : 16;
-			n = realloc(pids, cap * sizeof(*pids));
-			if (!n) {
-				free(pids);
-				return -ENOMEM;
-			}
-			pids = n;
-		}
-		pids[nr++] = pid;
-	}
-	/* descendants, breadth first: the children of dc->pid, then theirs */
-	for (i = 0, j = nr; i == 0 || j < nr; i++) {
-		pid_t parent = i == 0 ? dc->pid : pids[j++];
-
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", parent, parent);
-		if (proc_read_file(path, &buf) < 0)
-			continue;
-		for (s = buf; *s; s = e) {
-			long v = strtol(s, &e, 10);
-
-			if (e == s)
-				break;
-			if (nr == cap) {
-				cap = cap ? cap * 2 : 16;
-				n = realloc(pids, cap * sizeof(*pids));
-				if (!n) {
-					free(buf);
-					free(pids);
-					return -ENOMEM;
-				}
-				pids = n;
-			}
-			pids[nr++] = (pid_t)v;
-		}
-		free(buf);
-	}
-	*ret_pids = pids;
-	return (int)nr;
-}
-
 /* Another task of the tree with the master of pty @index (ptys across tasks), or 0. */
 static pid_t tree_task_of_master(struct dump_ctx *dc, int index)
 {
@@ -169,7 +110,7 @@ static pid_t tree_task_of_master(struct dump_ctx *dc, int index)
 	char what[32], link[64];
 	int nr, n, i, j;
 
-	nr = tree_other_tasks(dc, &pids);
+	nr = files_tree_other_tasks(dc, &pids);
 	for (i = 0; i < nr; i++) {
 		free(fds);
 		fds = NULL;
