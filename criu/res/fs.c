@@ -60,27 +60,13 @@ int fs_collect(struct dump_ctx *dc)
 int fs_dump(struct dump_ctx *dc)
 {
 	FsEntry e = FS_ENTRY__INIT;
-	struct cr_img *img = NULL;
-	int ret;
 
 	e.cwd_id = dc->cwd_id;
 	e.root_id = dc->root_id;
 	e.has_umask = true;
 	e.umask = dc->misc.umask;
 
-	ret = img_open(dc->dir, IMG_FS, dc->pid, O_WRONLY, &img);
-	if (ret < 0)
-		return pr_err_ret(ret, "cannot create %s", img_dir_error(dc->dir));
-	ret = img_write(img, &e.base);
-	if (ret < 0) {
-		pr_err_ret(ret, "cannot write %s", img_error(img));
-		img_close(img);
-		return ret;
-	}
-	ret = img_close(img);
-	if (ret < 0)
-		return pr_err_ret(ret, "cannot write fs-%d.img", dc->pid);
-	return 0;
+	return res_write_one(dc->dir, IMG_FS, dc->pid, &e.base);
 }
 
 /* ================================ restore side =============================== */

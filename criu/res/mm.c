@@ -286,26 +286,6 @@ static void vma_entry_fill(const struct proc_vma *v, const struct dump_vma *d, V
 		e->name = v->name;
 }
 
-static int mm_write(struct dump_ctx *dc, MmEntry *mm)
-{
-	struct cr_img *img = NULL;
-	int ret;
-
-	ret = img_open(dc->dir, IMG_MM, dc->pid, O_WRONLY, &img);
-	if (ret < 0)
-		return pr_err_ret(ret, "cannot create %s", img_dir_error(dc->dir));
-	ret = img_write(img, &mm->base);
-	if (ret < 0) {
-		pr_err_ret(ret, "cannot write %s", img_error(img));
-		img_close(img);
-		return ret;
-	}
-	ret = img_close(img);
-	if (ret < 0)
-		return pr_err_ret(ret, "cannot write mm-%d.img", dc->pid);
-	return 0;
-}
-
 int mm_dump(struct dump_ctx *dc)
 {
 	_cleanup_free_ VmaEntry *ents = NULL;
@@ -347,7 +327,7 @@ int mm_dump(struct dump_ctx *dc)
 		mm.has_thp_disabled = true;
 		mm.thp_disabled = !dc->status.thp_enabled;
 	}
-	return mm_write(dc, &mm);
+	return res_write_one(dc->dir, IMG_MM, dc->pid, &mm.base);
 }
 
 /* ================================ restore side =============================== */

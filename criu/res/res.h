@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "uapi/compel/compel.h"
+#include "core/image.h"
 #include "core/pagemap-scan.h"
 #include "core/proc-parse.h"
 #include "proto/parasite.h"
@@ -25,6 +26,10 @@ struct stat;
 struct freezer;
 
 /* ================================= dump side ================================= */
+
+/* Write @msg as the one entry of image @kind/@id (res-img.c). Logs its failures; 0 or -errno. */
+int res_write_one(struct img_dir *dir, enum img_kind kind, unsigned int id,
+		  const ProtobufCMessage *msg);
 
 /* One FileEntry of type REG in files.img (a file opened by path). */
 struct reg_file {

@@ -451,26 +451,6 @@ static void regs_to_entry(const struct user_regs_struct *r, UserX86RegsEntry *e)
 	e->gs = r->gs;
 }
 
-static int core_write(struct dump_ctx *dc, CoreEntry *core)
-{
-	struct cr_img *img = NULL;
-	int ret;
-
-	ret = img_open(dc->dir, IMG_CORE, dc->pid, O_WRONLY, &img);
-	if (ret < 0)
-		return pr_err_ret(ret, "cannot create %s", img_dir_error(dc->dir));
-	ret = img_write(img, &core->base);
-	if (ret < 0) {
-		pr_err_ret(ret, "cannot write %s", img_error(img));
-		img_close(img);
-		return ret;
-	}
-	ret = img_close(img);
-	if (ret < 0)
-		return pr_err_ret(ret, "cannot write core-%d.img", dc->pid);
-	return 0;
-}
-
 /* The main thread's task_core_entry; @sa/@sa_ptrs (64 each) are storage it points to. */
 static void task_core_fill(const struct dump_ctx *dc, uint64_t sigmask, TaskCoreEntry *tc,
 			   SigactionEntry *sa, SigactionEntry **sa_ptrs)
@@ -663,7 +643,7 @@ int core_dump(struct dump_ctx *dc)
 	core.thread_info = &ti;
 	core.tc = &tc;
 	core.thread_core = &th;
-	return core_write(dc, &core);
+	return res_write_one(dc->dir, IMG_CORE, dc->pid, &core.base);
 }
 
 /* ---- threads ---- */
@@ -820,23 +800,6 @@ int core_collect_threads(struct dump_ctx *dc)
 	return 0;
 }
 
-static int core_write_id(struct img_dir *dir, pid_t id, CoreEntry *core)
-{
-	_cleanup_img_ struct cr_img *img = NULL;
-	int ret;
-
-	ret = img_open(dir, IMG_CORE, id, O_WRONLY, &img);
-	if (ret < 0)
-		return pr_err_ret(ret, "cannot create %s", img_dir_error(dir));
-	ret = img_write(img, &core->base);
-	if (ret < 0)
-		return pr_err_ret(ret, "cannot write %s", img_error(img));
-	ret = img_close(TAKE_PTR(img));
-	if (ret < 0)
-		return pr_err_ret(ret, "cannot write core-%d.img", id);
-	return 0;
-}
-
 static int thread_dump(struct dump_ctx *dc, struct dump_thread *t)
 {
 	UserX86RegsEntry gpregs = USER_X86_REGS_ENTRY__INIT;
@@ -885,7 +848,7 @@ static int thread_dump(struct dump_ctx *dc, struct dump_thread *t)
 	core.mtype = MARCH__X86_64;
 	core.thread_info = &ti;
 	core.thread_core = &th;
-	return core_write_id(dc->dir, t->tid, &core);
+	return res_write_one(dc->dir, IMG_CORE, t->tid, &core.base);
 }
 
 int core_dump_threads(struct dump_ctx *dc)
@@ -912,7 +875,7 @@ int core_dump_zombie(struct img_dir *dir, pid_t pid, const char *comm, int exit_
 	tc.comm = (char *)comm;
 	core.mtype = MARCH__X86_64;
 	core.tc = &tc;
-	return core_write_id(dir, pid, &core);
+	return res_write_one(dir, IMG_CORE, pid, &core.base);
 }
 
 /* ================================ restore side =============================== */
