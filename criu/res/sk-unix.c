@@ -1013,6 +1013,28 @@ static int usk_create(struct rst_files *rf, struct rst_file *f)
 	return ret;
 }
 
+/*
+ * Call @fn on every unix socket entry the task uses (only the listening ones if @listeners),
+ * in order; stops at the first error and returns it.
+ */
+static int usk_for_each(struct rst_files *rf, bool listeners,
+			int (*fn)(struct rst_files *rf, struct rst_file *f))
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < rf->nr; i++) {
+		if (!rf->f[i].used || !usk(&rf->f[i]))
+			continue;
+		if (listeners && usk(&rf->f[i])->state != TCP_LISTEN)
+			continue;
+		ret = fn(rf, &rf->f[i]);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
 /* The first unix entry the task uses creates them all. */
 static int unix_sk_prepare(struct rst_files *rf, struct rst_file *f)
 {
@@ -1022,28 +1044,16 @@ static int unix_sk_prepare(struct rst_files *rf, struct rst_file *f)
 	for (i = 0; i < rf->nr && &rf->f[i] != f; i++)
 		if (rf->f[i].used && usk(&rf->f[i]))
 			return 0;
-	for (i = 0; i < rf->nr; i++) {
-		if (rf->f[i].used && usk(&rf->f[i]) && usk(&rf->f[i])->state == TCP_LISTEN) {
-			ret = usk_create_listener(rf, &rf->f[i]);
-			if (ret < 0)
-				return ret;
-		}
-	}
+	ret = usk_for_each(rf, true, usk_create_listener);
+	if (ret < 0)
+		return ret;
 	/* accepted sockets first: the listener's queue is empty while they are accepted */
-	for (i = 0; i < rf->nr; i++) {
-		if (!rf->f[i].used || !usk(&rf->f[i]))
-			continue;
-		ret = usk_create(rf, &rf->f[i]);
-		if (ret < 0)
-			return ret;
-	}
-	for (i = 0; i < rf->nr; i++) {
-		if (rf->f[i].used && usk(&rf->f[i]) && usk(&rf->f[i])->state == TCP_LISTEN) {
-			ret = usk_create_icons(rf, &rf->f[i]);
-			if (ret < 0)
-				return ret;
-		}
-	}
+	ret = usk_for_each(rf, false, usk_create);
+	if (ret < 0)
+		return ret;
+	ret = usk_for_each(rf, true, usk_create_icons);
+	if (ret < 0)
+		return ret;
 	for (i = 0; i < rf->nr; i++)
 		if (rf->f[i].used && usk(&rf->f[i]) && rf->f[i].aux < 0)
 			return rst_task_err(rf->t, -ENOENT, "unix socket %u was not created",
@@ -1137,21 +1147,10 @@ static int unix_sk_post_open(struct rst_files *rf, struct rst_file *f)
 	for (i = 0; i < rf->nr && &rf->f[i] != f; i++)
 		if (rf->f[i].used && usk(&rf->f[i]))
 			return 0;
-	for (i = 0; i < rf->nr; i++) {
-		if (!rf->f[i].used || !usk(&rf->f[i]))
-			continue;
-		ret = usk_refill(rf, &rf->f[i]);
-		if (ret < 0)
-			return ret;
-	}
-	for (i = 0; i < rf->nr; i++) {
-		if (!rf->f[i].used || !usk(&rf->f[i]))
-			continue;
-		ret = usk_finish(rf, &rf->f[i]);
-		if (ret < 0)
-			return ret;
-	}
-	return 0;
+	ret = usk_for_each(rf, false, usk_refill);
+	if (ret < 0)
+		return ret;
+	return usk_for_each(rf, false, usk_finish);
 }
 
 const struct res_ops unix_sk_ops = {
