@@ -38,6 +38,7 @@ static const struct res_ops *const fd_kinds[] = {
 	&timerfd_ops,
 	&epoll_ops,
 	&inotify_ops,
+	&fanotify_ops,
 	&memfd_ops,
 	&unix_sk_ops,
 	&tty_ops,

@@ -84,7 +84,7 @@ struct res_ops {
 extern const struct res_ops reg_file_ops;
 extern const struct res_ops pipe_ops, fifo_ops;
 extern const struct res_ops eventfd_ops, signalfd_ops, timerfd_ops;
-extern const struct res_ops epoll_ops, inotify_ops, memfd_ops;
+extern const struct res_ops epoll_ops, inotify_ops, fanotify_ops, memfd_ops;
 extern const struct res_ops unix_sk_ops, tty_ops;
 
 /* file-lock.c: locks held through a file description (--file-locks). */

@@ -2,9 +2,12 @@
  * A target for the fd error cases (test/errors/cases.py): like target.c it counts and publishes
  * its count in <dir>/counter every 10 ms, and holds one kind of descriptor the dump refuses:
  *
- *   io_uring | perf_event | userfaultfd | pidfd | fanotify   that anonymous inode
+ *   io_uring | perf_event | userfaultfd | pidfd   that anonymous inode
  *   lock            a flock() lock on a file (refused without --file-locks)
  *   inotify_queued  an inotify instance with an event queued (the queue is not saved)
+ *   fanotify_queued a fanotify group with an event queued (the queue is not saved; it must
+ *                   still be there after the refused dump)
+ *   fanotify_perm   a FAN_CLASS_CONTENT group with a FAN_OPEN_PERM mark
  *   pipe_child      a pipe whose read end is in a child process, the write end here (no
  *                   longer refused: kept for trying the target by hand)
  *
@@ -24,6 +27,7 @@
 #include <sys/fanotify.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -65,8 +69,18 @@ static int open_kind(const char *kind, char *lock_path, pid_t *kid)
 		return (int)syscall(SYS_userfaultfd, O_CLOEXEC);
 	if (!strcmp(kind, "pidfd"))
 		return (int)syscall(SYS_pidfd_open, getpid(), 0);
-	if (!strcmp(kind, "fanotify"))
-		return fanotify_init(FAN_CLASS_NOTIF, O_RDONLY);
+	if (!strncmp(kind, "fanotify_", 9)) {
+		bool perm = !strcmp(kind, "fanotify_perm");
+
+		close(open(lock_path, O_RDWR | O_CREAT, 0644));
+		fd = fanotify_init(perm ? FAN_CLASS_CONTENT : FAN_CLASS_NOTIF, O_RDONLY);
+		if (fd < 0 || fanotify_mark(fd, FAN_MARK_ADD, perm ? FAN_OPEN_PERM : FAN_CLOSE_WRITE,
+					    AT_FDCWD, lock_path))
+			return -1;
+		if (!perm)
+			close(open(lock_path, O_WRONLY));	/* a FAN_CLOSE_WRITE queued */
+		return fd;
+	}
 	if (!strcmp(kind, "lock")) {
 		fd = open(lock_path, O_RDWR | O_CREAT, 0644);
 		if (fd >= 0 && flock(fd, LOCK_EX))
@@ -104,7 +118,7 @@ int main(int argc, char **argv)
 	unsigned long count = 0;
 	char **args;
 	pid_t kid = -1;
-	int nargs, fd, status;
+	int nargs, fd, status, queued = 0;
 
 	nargs = test_init_args(argc, argv, &args);
 	if (nargs != 1)
@@ -131,6 +145,10 @@ int main(int argc, char **argv)
 			fail("the lock is no longer held");
 		unlink(lock_path);
 	}
+	if (!strcmp(args[0], "fanotify_queued") && (ioctl(fd, FIONREAD, &queued) || !queued))
+		fail("the queued fanotify event is gone");
+	if (!strncmp(args[0], "fanotify_", 9))
+		unlink(lock_path);
 	if (kid > 0) {
 		if (waitpid(kid, &status, WNOHANG) != 0)
 			fail("the child is gone");
