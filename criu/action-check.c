@@ -68,6 +68,9 @@ static const struct check_row rows[] = {
 	{ KD_TIMENS, false,
 	  "time namespaces (dump, restore)",
 	  "tasks in a time namespace cannot be dumped (dump, restore)" },
+	{ KD_FANOTIFY, false,
+	  "fanotify groups and their marks (dump, restore)",
+	  "fanotify groups cannot be dumped (dump, restore)" },
 };
 
 static const char *missing_text(const struct check_row *r)

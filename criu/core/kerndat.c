@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/fanotify.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -63,6 +64,7 @@ static const char *const feature_names[KD__MAX] = {
 	[KD_XSAVE]		= "xsave",
 	[KD_DIRTY_TRACKING]	= "dirty-tracking",
 	[KD_TIMENS]		= "timens",
+	[KD_FANOTIFY]		= "fanotify",
 };
 
 /* ---- small helpers ---- */
@@ -1002,6 +1004,28 @@ static int probe_timens(struct kerndat *kd, struct kerndat_probe *p)
 	return kd_ok(p, "unshare(CLONE_NEWTIME) works");
 }
 
+/* A group with an inode mark on "/" (never fires: a directory is not written), read back. */
+static int probe_fanotify(struct kerndat *kd, struct kerndat_probe *p)
+{
+	_cleanup_close_ int fd = -1;
+	char path[64], buf[1024];
+	int ret;
+
+	(void)kd;
+	fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC, O_RDONLY);
+	if (fd < 0)
+		return kd_fail(p, -errno, "fanotify_init: %s", errstr(errno));
+	if (fanotify_mark(fd, FAN_MARK_ADD, FAN_CLOSE_WRITE, AT_FDCWD, "/"))
+		return kd_fail(p, -errno, "fanotify_mark: %s", errstr(errno));
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	ret = read_str(path, buf, sizeof(buf));
+	if (ret < 0)
+		return kd_fail(p, ret, "%s: %s", path, errstr(ret));
+	if (!strstr(buf, "fanotify ino:") || !strstr(buf, "f_handle:"))
+		return kd_fail(p, -EPROTO, "no mark with a file handle in fdinfo");
+	return kd_ok(p, "fanotify_init, marks in fdinfo with file handles");
+}
+
 /* ---- the cache ---- */
 
 typedef int (*probe_fn)(struct kerndat *kd, struct kerndat_probe *p);
@@ -1022,6 +1046,7 @@ static const probe_fn probes[KD__MAX] = {
 	[KD_XSAVE]		= probe_xsave,
 	[KD_DIRTY_TRACKING]	= probe_dirty_tracking,
 	[KD_TIMENS]		= probe_timens,
+	[KD_FANOTIFY]		= probe_fanotify,
 };
 
 const struct kerndat_probe *kerndat_probe(enum kerndat_feature f)

@@ -34,6 +34,7 @@ enum kerndat_feature {
 	KD_XSAVE,		/* XSAVE enabled by the OS; XCR0 and area size known */
 	KD_DIRTY_TRACKING,	/* some dirty-page tracking mechanism works (see kerndat.dirty) */
 	KD_TIMENS,		/* time namespaces */
+	KD_FANOTIFY,		/* fanotify groups, their marks in fdinfo with file handles */
 	KD__MAX,
 };
 

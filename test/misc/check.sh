@@ -4,7 +4,7 @@
 
 CRIU=${CRIU:-build/bin/criu}
 FEATURES="ptrace-seize clone3-set-tid pagemap-scan uffd-wp-async soft-dirty tcp-repair vdso
-freezer-v1 freezer-v2 memfd pidfd mm-map xsave dirty-tracking timens"
+freezer-v1 freezer-v2 memfd pidfd mm-map xsave dirty-tracking timens fanotify"
 
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
@@ -36,7 +36,7 @@ for f in $FEATURES; do
 	[ "$n" = 1 ] || fail "plain check has $n lines for '$f'"
 done
 n=$(wc -l <"$tmp/all")
-[ "$n" -eq 16 ] || fail "plain check printed $n lines, expected 15 features + summary"
+[ "$n" -eq 17 ] || fail "plain check printed $n lines, expected 16 features + summary"
 grep -q "features present" "$tmp/all" || fail "no summary line"
 
 # --all is the same report.
