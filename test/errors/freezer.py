@@ -98,14 +98,14 @@ def failed_dump(h, v2):
     cg = Cgroup(h, v2)
     pid = None
     try:
-        pid = h.spawn(h.test_prog("errors", "fd_target"), ["fanotify"],
+        pid = h.spawn(h.test_prog("errors", "fd_target"), ["fanotify_perm"],
                       outfile=h.path("test.out"), pidfile=h.path("target.pid"))
         cg.add(pid)
         images = h.path("img")
         before = runner.my_children()
         rc, out = h.dump(pid, images, ["--freeze-cgroup", cg.path], expect_ok=False)
         C.expect_refused(h, rc, out, os.path.join(images, "dump.log"),
-                         "dump of a fanotify fd", ["fanotify"])
+                         "dump of a fanotify fd with permission marks", ["fanotify"])
         C.expect_nothing_left(h, before)
         expect_thawed(cg, "the failed dump")
         C.expect_counting(h, pid, "the refused dump")
