@@ -610,6 +610,8 @@ int files_tree_other_tasks(struct dump_ctx *dc, pid_t **ret_pids)
 #define FILES_SYNC_MAX		4096
 #define FILES_SYNC_WAIT_S	60
 
+#define FILES_HANDOFF_MAX	4096
+
 enum { SYNC_PENDING, SYNC_DONE, SYNC_FAILED };
 
 struct files_sync {
@@ -618,9 +620,100 @@ struct files_sync {
 		int32_t pid;
 		uint32_t state;		/* futex word */
 	} t[FILES_SYNC_MAX];
+	/* entries created by one task for others (files.h): where they wait to be taken */
+	uint32_t nr_handoffs;
+	struct {
+		uint32_t id;		/* the FileEntry */
+		int32_t pid;		/* its creator */
+		int32_t fd;		/* the creator's fd on it */
+		uint32_t taken;		/* futex word: how many tasks took it */
+	} h[FILES_HANDOFF_MAX];
 };
 
 static struct files_sync *files_sync;	/* the one piece of state shared by forked tasks */
+
+/*
+ * Which task holds which entry through a descriptor of its own (not taken from an owner), in
+ * the order files_check() saw the tasks (pstree order): built by criu before the tree is
+ * forked, inherited by every task.
+ */
+static struct {
+	pid_t *pids;		/* tasks in order */
+	size_t nr_pids;
+	struct files_holder {
+		uint32_t id;
+		uint32_t rank;	/* index in pids */
+	} *h;
+	size_t nr, cap;
+} files_holders;
+
+static int files_holders_add(const struct rst_ctx *c)
+{
+	struct files_holder *n;
+	pid_t *np;
+	size_t i;
+
+	np = realloc(files_holders.pids, (files_holders.nr_pids + 1) * sizeof(*np));
+	if (!np)
+		return -ENOMEM;
+	files_holders.pids = np;
+	np[files_holders.nr_pids++] = c->pid;
+	for (i = 0; i < c->nr_fds; i++) {
+		if (c->fds[i]->has_owner_pid && c->fds[i]->owner_pid)
+			continue;
+		if (files_holders.nr == files_holders.cap) {
+			size_t cap = files_holders.cap ? files_holders.cap * 2 : 64;
+
+			n = realloc(files_holders.h, cap * sizeof(*n));
+			if (!n)
+				return -ENOMEM;
+			files_holders.h = n;
+			files_holders.cap = cap;
+		}
+		files_holders.h[files_holders.nr++] = (struct files_holder){
+			.id = c->fds[i]->id, .rank = (uint32_t)files_holders.nr_pids - 1,
+		};
+	}
+	return 0;
+}
+
+bool rst_files_held_by(uint32_t id, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < files_holders.nr; i++)
+		if (files_holders.h[i].id == id &&
+		    files_holders.pids[files_holders.h[i].rank] == pid)
+			return true;
+	return false;
+}
+
+/* The rank of the first task holding @id, or UINT32_MAX: none. */
+static uint32_t files_first_holder(uint32_t id)
+{
+	uint32_t r = UINT32_MAX;
+	size_t i;
+
+	for (i = 0; i < files_holders.nr; i++)
+		if (files_holders.h[i].id == id && files_holders.h[i].rank < r)
+			r = files_holders.h[i].rank;
+	return r;
+}
+
+/* How many tasks other than @pid hold @id. */
+static uint32_t files_other_holders(uint32_t id, pid_t pid)
+{
+	uint32_t n = 0, last = UINT32_MAX;
+	size_t i;
+
+	for (i = 0; i < files_holders.nr; i++)
+		if (files_holders.h[i].id == id && files_holders.pids[files_holders.h[i].rank] != pid &&
+		    files_holders.h[i].rank != last) {
+			last = files_holders.h[i].rank;
+			n++;
+		}
+	return n;
+}
 
 static int files_sync_add(pid_t pid)
 {
@@ -732,6 +825,120 @@ static int files_grab(struct rst_files *rf, const FdinfoEntry *e)
 	return fd;
 }
 
+/* Creator: publish its fd @fd on entry @id for the tasks that take it. */
+static int files_handoff_put(struct rst_files *rf, uint32_t id, int fd)
+{
+	uint32_t i = __atomic_fetch_add(&files_sync->nr_handoffs, 1, __ATOMIC_ACQ_REL);
+
+	if (i >= FILES_HANDOFF_MAX)
+		return rst_task_err(rf->t, -E2BIG, "more than %d files handed over between tasks",
+				    FILES_HANDOFF_MAX);
+	files_sync->h[i].id = id;
+	files_sync->h[i].pid = rf->t->c->pid;
+	files_sync->h[i].fd = fd;
+	__atomic_store_n(&files_sync->h[i].taken, 0, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* The slot of entry @id created by task @pid, or NULL. */
+static uint32_t *files_handoff_slot(uint32_t id, pid_t pid, int *ret_fd)
+{
+	uint32_t i, nr = min(__atomic_load_n(&files_sync->nr_handoffs, __ATOMIC_ACQUIRE),
+			     (uint32_t)FILES_HANDOFF_MAX);
+
+	for (i = 0; i < nr; i++)
+		if (files_sync->h[i].id == id && files_sync->h[i].pid == pid) {
+			*ret_fd = files_sync->h[i].fd;
+			return &files_sync->h[i].taken;
+		}
+	return NULL;
+}
+
+/* The entry of @e created by task f->take_from for us, as a new fd. */
+static int files_take(struct rst_files *rf, struct rst_file *f, const FdinfoEntry *e)
+{
+	FdinfoEntry from = *e;
+	uint32_t *taken;
+	int cfd = -1, fd;
+
+	if (!files_sync)
+		return rst_task_err(rf->t, -ESRCH, "fd %u: no fd sharing area", e->fd);
+	fd = files_sync_wait(rf, f->take_from);
+	if (fd < 0)
+		return fd;
+	taken = files_handoff_slot(f->fe->id, f->take_from, &cfd);
+	if (!taken)
+		return rst_task_err(rf->t, -ENOENT, "fd %u: task %d did not create %s %u for us",
+				    e->fd, f->take_from, f->ops->name, f->fe->id);
+	from.owner_pid = f->take_from;
+	from.owner_fd = (uint32_t)cfd;
+	fd = files_grab(rf, &from);
+	if (fd < 0)
+		return fd;
+	__atomic_add_fetch(taken, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, taken, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+	return fd;
+}
+
+/* Creator, its files in place: one fd on each entry it restored for other tasks, published. */
+static int files_handoff_open(struct rst_files *rf)
+{
+	struct rst_file *f;
+	size_t i;
+	int fd, ret;
+
+	for (i = 0; i < rf->nr; i++) {
+		f = &rf->f[i];
+		if (!f->handoff)
+			continue;
+		fd = f->ops->open(rf, f);
+		if (fd < 0)
+			return fd;
+		f->handoff_fd = rst_files_stash(rf, fd);
+		if (f->handoff_fd < 0) {
+			close(fd);
+			return rst_task_err(rf->t, f->handoff_fd, "cannot move a %s up",
+					    f->ops->name);
+		}
+		ret = files_handoff_put(rf, f->fe->id, f->handoff_fd);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* Creator, after SYNC_DONE: wait until every task holding a handed-over entry took it. */
+static int files_handoff_wait(struct rst_files *rf)
+{
+	struct timespec ts = { 0, 200 * 1000 * 1000 };
+	pid_t me = rf->t->c->pid;
+	struct rst_file *f;
+	uint32_t *w, want, v;
+	int fd, j;
+	size_t i;
+
+	for (i = 0; i < rf->nr; i++) {
+		f = &rf->f[i];
+		if (f->handoff_fd < 0)
+			continue;
+		w = files_handoff_slot(f->fe->id, me, &fd);
+		want = files_other_holders(f->fe->id, me);
+		for (j = 0; w && j < FILES_SYNC_WAIT_S * 5; j++) {
+			v = __atomic_load_n(w, __ATOMIC_ACQUIRE);
+			if (v >= want)
+				break;
+			syscall(SYS_futex, w, FUTEX_WAIT, v, &ts, NULL, 0);
+		}
+		if (!w || j == FILES_SYNC_WAIT_S * 5)
+			return rst_task_err(rf->t, -ETIMEDOUT, "%s %u created for another task was "
+					    "not taken in %d s", f->ops->name, f->fe->id,
+					    FILES_SYNC_WAIT_S);
+		close(f->handoff_fd);
+		f->handoff_fd = -1;
+	}
+	return 0;
+}
+
 const FileEntry *rst_file_entry(const struct rst_ctx *c, uint32_t id)
 {
 	size_t i;
@@ -774,6 +981,8 @@ int files_check(const struct rst_ctx *c)
 			return ret;
 	}
 	ret = files_sync_add(c->pid);
+	if (!ret)
+		ret = files_holders_add(c);
 	if (ret < 0)
 		return pr_err_ret(ret, "cannot set up the fd sharing area for pid %d", c->pid);
 	ret = reg_file_check(c, c->fs->cwd_id, "cwd", false);
@@ -927,6 +1136,7 @@ static int files_open(struct rst_files *rf, int stage)
 {
 	struct rst_ctx *c = rf->t->c;
 	struct rst_file *f;
+	bool owned;
 	size_t i;
 	int fd, ret;
 
@@ -934,10 +1144,11 @@ static int files_open(struct rst_files *rf, int stage)
 		const FdinfoEntry *e = c->fds[i];
 
 		f = rst_files_find(rf, e->id);
-		if ((e->has_owner_pid && e->owner_pid ? 0 : f->ops->stage) != stage)
+		owned = e->has_owner_pid && e->owner_pid;
+		if ((owned || f->take_from ? 0 : f->ops->stage) != stage)
 			continue;
-		if (f->fd < 0 && e->has_owner_pid && e->owner_pid) {
-			fd = files_grab(rf, e);
+		if (f->fd < 0 && (owned || f->take_from)) {
+			fd = owned ? files_grab(rf, e) : files_take(rf, f, e);
 			if (fd < 0)
 				return fd;
 			ret = file_place(rf, f, fd, e);
@@ -969,7 +1180,7 @@ static int files_post_open(struct rst_files *rf)
 	for (i = 0; i < rf->nr; i++) {
 		struct rst_file *f = &rf->f[i];
 
-		if (!f->used || !f->ops->post_open)
+		if ((!f->used && !f->take_from) || !f->ops->post_open)
 			continue;
 		ret = f->ops->post_open(rf, f);
 		if (ret < 0)
@@ -996,11 +1207,73 @@ static int files_limit(struct rst_files *rf)
 	return 0;
 }
 
+static size_t uf_find(size_t *up, size_t i)
+{
+	while (up[i] != i)
+		i = up[i] = up[up[i]];
+	return i;
+}
+
+/*
+ * Who creates what (files.h): entries of the groups .linked makes get the first task holding
+ * one of them as creator; the task takes the ones it holds from another creator
+ * (f->take_from) and restores those other tasks hold when it is the creator (f->handoff).
+ */
+static int files_creators(struct rst_files *rf)
+{
+	_cleanup_free_ size_t *up = NULL;
+	_cleanup_free_ uint32_t *rank = NULL;
+	uint32_t me = UINT32_MAX, r;
+	struct rst_file *a, *b;
+	size_t i, j;
+
+	up = calloc(rf->nr ? rf->nr : 1, sizeof(*up));
+	rank = calloc(rf->nr ? rf->nr : 1, sizeof(*rank));
+	if (!up || !rank)
+		return rst_task_err(rf->t, -ENOMEM, "out of memory");
+	for (i = 0; i < files_holders.nr_pids; i++)
+		if (files_holders.pids[i] == rf->t->c->pid)
+			me = (uint32_t)i;
+	for (i = 0; i < rf->nr; i++) {
+		up[i] = i;
+		rank[i] = UINT32_MAX;
+	}
+	for (i = 0; i < rf->nr; i++) {
+		a = &rf->f[i];
+		for (j = i + 1; a->ops && a->ops->linked && j < rf->nr; j++) {
+			b = &rf->f[j];
+			if (b->ops == a->ops && (a->ops->linked(a->fe, b->fe) ||
+						 a->ops->linked(b->fe, a->fe)))
+				up[uf_find(up, j)] = uf_find(up, i);
+		}
+	}
+	for (i = 0; i < rf->nr; i++) {
+		r = files_first_holder(rf->f[i].fe->id);
+		j = uf_find(up, i);
+		rank[j] = min(rank[j], r);
+	}
+	for (i = 0; i < rf->nr; i++) {
+		a = &rf->f[i];
+		r = rank[uf_find(up, i)];
+		if (!a->ops || !a->ops->linked || r == UINT32_MAX || me == UINT32_MAX)
+			continue;
+		if (rst_files_held_by(a->fe->id, rf->t->c->pid) && r != me) {
+			a->take_from = files_holders.pids[r];
+			a->used = false;
+		} else if (r == me && !rst_files_held_by(a->fe->id, rf->t->c->pid) &&
+			   files_first_holder(a->fe->id) != UINT32_MAX) {
+			a->used = a->handoff = true;
+		}
+	}
+	return 0;
+}
+
 static int files_init(struct rst_files *rf, struct rst_task *t)
 {
 	struct rst_ctx *c = t->c;
 	struct rst_file *f;
 	size_t i;
+	int ret;
 
 	rf->t = t;
 	rf->nr = c->nr_files;
@@ -1010,7 +1283,7 @@ static int files_init(struct rst_files *rf, struct rst_task *t)
 	for (i = 0; i < rf->nr; i++) {
 		rf->f[i].fe = c->files[i];
 		rf->f[i].ops = fd_kind_by_type(c->files[i]->type);
-		rf->f[i].fd = rf->f[i].aux = rf->f[i].aux2 = -1;
+		rf->f[i].fd = rf->f[i].aux = rf->f[i].aux2 = rf->f[i].handoff_fd = -1;
 	}
 	rf->base = 0;
 	for (i = 0; i < c->nr_fds; i++) {
@@ -1022,7 +1295,8 @@ static int files_init(struct rst_files *rf, struct rst_task *t)
 		if (!c->fds[i]->has_owner_pid || !c->fds[i]->owner_pid)
 			f->used = true;	/* opened here, not taken from its owner */
 	}
-	return files_limit(rf);
+	ret = files_creators(rf);
+	return ret < 0 ? ret : files_limit(rf);
 }
 
 static void files_release(struct rst_files *rf)
@@ -1034,6 +1308,8 @@ static void files_release(struct rst_files *rf)
 			close(rf->f[i].aux);
 		if (rf->f[i].aux2 >= 0)
 			close(rf->f[i].aux2);
+		if (rf->f[i].handoff_fd >= 0)
+			close(rf->f[i].handoff_fd);
 	}
 	free(rf->f);
 	rf->f = NULL;
@@ -1052,8 +1328,12 @@ int files_restore(struct rst_task *t)
 	if (!ret)
 		ret = files_open(&rf, 1);
 	if (!ret)
+		ret = files_handoff_open(&rf);
+	if (!ret)
 		ret = files_post_open(&rf);
-	files_release(&rf);
 	files_sync_set(t->c->pid, ret ? SYNC_FAILED : SYNC_DONE);
+	if (!ret)
+		ret = files_handoff_wait(&rf);
+	files_release(&rf);
 	return ret;
 }

@@ -15,6 +15,14 @@
  *
  * Every hook is a "logging" one: dump hooks log (pr_err) and return -errno; restore hooks in
  * the task leave their message with rst_task_err() and return -errno.
+ *
+ * Objects whose ends are held by different tasks (a socketpair, a pty): kinds with .linked say
+ * which entries belong together; each group is created by one task, its creator (the first
+ * task of the tree, in pstree order, that holds one of them). The creator restores the entries
+ * other tasks hold as its own ("handed over": used, never placed in its table), opens one fd
+ * on each (.open) before .post_open, and keeps them above its fds until those tasks took them
+ * (pidfd_getfd() after its files are in place); then closes them. Every task waits only for
+ * tasks before it in that order, so nothing waits in a circle.
  */
 #ifndef CRIU_RES_FILES_H
 #define CRIU_RES_FILES_H
@@ -46,7 +54,11 @@ struct rst_file {
 	int fd;				/* the task's first descriptor on it, -1: not open yet */
 	int aux;			/* the kind's own fd, above the task's (rst_files_stash()), or -1 */
 	int aux2;			/* another one, or -1 */
-	bool used;			/* some descriptor of the task has it */
+	bool used;			/* restored here: some descriptor of the task has it, or
+					 * it is handed over to another task (handoff) */
+	bool handoff;			/* created here for the task(s) holding it */
+	int handoff_fd;			/* that fd, above the task's, or -1 */
+	pid_t take_from;		/* created by that task: taken from it, 0: not */
 };
 
 /* The files of one restored task, while files_restore() runs. */
@@ -77,8 +89,16 @@ struct res_ops {
 	int (*prepare)(struct rst_files *rf, struct rst_file *f);
 	/* Task: a new fd on the open file description of @f (any number, files.c moves it). */
 	int (*open)(struct rst_files *rf, struct rst_file *f);
-	/* Task: once every descriptor is in place (data refills, watches...). May be NULL. */
+	/*
+	 * Task: once every descriptor is in place (data refills, watches...). May be NULL. Also
+	 * called for entries taken from their creator (f->take_from, not f->used).
+	 */
 	int (*post_open)(struct rst_files *rf, struct rst_file *f);
+	/*
+	 * Restore: must the entries @a and @b (both of this kind) be created by one task (two
+	 * ends of one socketpair, a pty master and its slave)? May be NULL: never.
+	 */
+	bool (*linked)(const struct FileEntry *a, const struct FileEntry *b);
 };
 
 extern const struct res_ops reg_file_ops;
@@ -118,6 +138,9 @@ int files_data_dump(struct dump_ctx *dc, int kind, uint32_t id, int fd, uint64_t
 int files_tree_other_tasks(struct dump_ctx *dc, pid_t **ret_pids);
 
 /* Restore helpers (task side). */
+
+/* Does task @pid hold entry @id through a descriptor of its own (not taken from an owner)? */
+bool rst_files_held_by(uint32_t id, pid_t pid);
 
 /* Wait until task @pid of the tree has all its fds in place (leaves a message). */
 int rst_files_wait_task(struct rst_files *rf, pid_t pid);

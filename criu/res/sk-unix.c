@@ -96,7 +96,7 @@ static bool task_has_socket(struct dump_ctx *dc, uint32_t ino)
 	return pid_has_socket(dc->pid, ino);
 }
 
-/* Another task of the tree with the socket @ino (unix sockets across tasks: refused), or 0. */
+/* Another task of the tree with the socket @ino, or 0. */
 static pid_t tree_task_of_socket(struct dump_ctx *dc, uint32_t ino)
 {
 	_cleanup_free_ pid_t *pids = NULL;
@@ -107,14 +107,6 @@ static pid_t tree_task_of_socket(struct dump_ctx *dc, uint32_t ino)
 		if (pid_has_socket(pids[i], ino))
 			return pids[i];
 	return 0;
-}
-
-static int refuse_across(const struct fd_parms *p, uint32_t ino, uint32_t other, pid_t pid)
-{
-	pr_err("fd %d of task %d: unix socket %u is connected to socket %u of task %d of the "
-	       "dumped tree: unix sockets connected across tasks are not supported yet", p->fd,
-	       p->pid, ino, other, pid);
-	return -EOPNOTSUPP;
 }
 
 /* Is @ino a socket criu has open (a queued connection unix_sk_dump_icons() accepted)? */
@@ -142,8 +134,8 @@ static bool criu_has_socket(uint32_t ino)
 	return ret;
 }
 
-/* Is the client @ino's connection queued on a listening socket of the task? */
-static bool task_has_listener_of(struct dump_ctx *dc, uint32_t ino)
+/* Is the client @ino's connection queued on a listening socket of task @pid? */
+static bool pid_has_listener_of(pid_t pid, uint32_t ino)
 {
 	_cleanup_free_ int *fds = NULL;
 	char what[32], link[64];
@@ -152,13 +144,13 @@ static bool task_has_listener_of(struct dump_ctx *dc, uint32_t ino)
 	int nr, j;
 	size_t i;
 
-	nr = proc_list_fds(dc->pid, &fds);
+	nr = proc_list_fds(pid, &fds);
 	for (j = 0; j < nr && !ret; j++) {
 		snprintf(what, sizeof(what), "fd/%d", fds[j]);
-		if (proc_readlink(dc->pid, what, link, sizeof(link)) < 0 ||
+		if (proc_readlink(pid, what, link, sizeof(link)) < 0 ||
 		    strncmp(link, "socket:[", 8))
 			continue;
-		if (sock_diag_unix(dc->pid, (uint32_t)strtoul(link + 8, NULL, 10), &l) < 0)
+		if (sock_diag_unix(pid, (uint32_t)strtoul(link + 8, NULL, 10), &l) < 0)
 			continue;
 		for (i = 0; l.state == TCP_LISTEN && i < l.nr_icons; i++)
 			if (l.icons[i] == ino)
@@ -166,6 +158,27 @@ static bool task_has_listener_of(struct dump_ctx *dc, uint32_t ino)
 		unix_diag_release(&l);
 	}
 	return ret;
+}
+
+/* ... on a listening socket of any task of the tree? */
+static bool tree_has_listener_of(struct dump_ctx *dc, uint32_t ino)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	int nr, i;
+
+	if (pid_has_listener_of(dc->pid, ino))
+		return true;
+	nr = files_tree_other_tasks(dc, &pids);
+	for (i = 0; i < nr; i++)
+		if (pid_has_listener_of(pids[i], ino))
+			return true;
+	return false;
+}
+
+/* Is @ino a socket of the dumped tree (this task or another)? */
+static bool tree_has_socket(struct dump_ctx *dc, uint32_t ino)
+{
+	return task_has_socket(dc, ino) || tree_task_of_socket(dc, ino);
 }
 
 static int unix_sk_diag(const struct fd_parms *p, struct unix_diag *u)
@@ -187,11 +200,10 @@ static int unix_sk_check_peer(struct dump_ctx *dc, const struct fd_parms *p,
 {
 	struct unix_diag peer = { 0 };
 	bool named;
-	pid_t pid;
 
 	if (u->has_peer && !u->peer) {
 		/* its connection is queued on a listener, not accepted yet */
-		if (task_has_listener_of(dc, u->ino))
+		if (tree_has_listener_of(dc, u->ino))
 			return 0;
 		if (u->type == SOCK_DGRAM || u->shutdown == (SHUT_RCV_BIT | SHUT_SEND_BIT))
 			return 0;	/* the peer was closed */
@@ -199,11 +211,12 @@ static int unix_sk_check_peer(struct dump_ctx *dc, const struct fd_parms *p,
 		       "dumped tree (not accepted yet)", p->fd, p->pid, u->ino);
 		return -EOPNOTSUPP;
 	}
-	if (!u->peer || task_has_socket(dc, u->peer))
+	/* a peer in another task: restored by one of the two tasks, taken by the other */
+	if (!u->peer || tree_has_socket(dc, u->peer))
 		return 0;
-	pid = tree_task_of_socket(dc, u->peer);
-	if (pid)
-		return refuse_across(p, u->ino, u->peer, pid);
+	/* a queued connection of a listener dumped before: criu accepted it to read it */
+	if (criu_has_socket(u->peer))
+		return 0;
 	named = sock_diag_unix(p->pid, u->peer, &peer) == 0 && peer.namelen > 0;
 	unix_diag_release(&peer);
 	if (u->type == SOCK_DGRAM && named && dc->opts->ext_unix_sk)
@@ -216,7 +229,7 @@ static int unix_sk_check_peer(struct dump_ctx *dc, const struct fd_parms *p,
 }
 
 /*
- * The connections queued on listener @u: their clients must be the task's, or closed. Has one
+ * The connections queued on listener @u: their clients must be the tree's, or closed. Has one
  * of them data (a closed client: maybe)?
  */
 static int unix_sk_check_icons(struct dump_ctx *dc, const struct fd_parms *p,
@@ -231,11 +244,7 @@ static int unix_sk_check_icons(struct dump_ctx *dc, const struct fd_parms *p,
 			*ret_data = true;
 			continue;
 		}
-		if (!task_has_socket(dc, u->icons[i])) {
-			pid_t pid = tree_task_of_socket(dc, u->icons[i]);
-
-			if (pid)
-				return refuse_across(p, u->ino, u->icons[i], pid);
+		if (!tree_has_socket(dc, u->icons[i])) {
 			pr_err("fd %d of task %d: listening unix socket %u has a queued connection "
 			       "from socket %u outside the dumped tree", p->fd, p->pid, u->ino,
 			       u->icons[i]);
@@ -289,6 +298,7 @@ static int unix_sk_inflight_id(struct dump_ctx *dc, int fd, uint32_t *ret_id)
 	char path[64], link[PATH_MAX];
 	struct stat st;
 	ssize_t n;
+	size_t j;
 	long r;
 	int i, fl, ret;
 
@@ -301,6 +311,18 @@ static int unix_sk_inflight_id(struct dump_ctx *dc, int fd, uint32_t *ret_id)
 	}
 	if (fstat(fd, &st) < 0)
 		return -errno;
+	/* a file of a task dumped before (the sender of a message to a socket in this one) */
+	for (j = 0; dc->shared && j < dc->shared->nr_descs; j++) {
+		const struct dump_desc *d = &dc->shared->descs[j];
+
+		if (d->pid == dc->pid || d->dev != (uint64_t)st.st_dev ||
+		    d->ino != (uint64_t)st.st_ino)
+			continue;
+		if (syscall(SYS_kcmp, getpid(), d->pid, KCMP_FILE, fd, d->fd) == 0) {
+			*ret_id = d->id;
+			return 0;
+		}
+	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n < 0)
@@ -516,14 +538,14 @@ static int unix_sk_dump_name(struct dump_ctx *dc, const struct fd_parms *p,
 		ue->name_deleted = stat(u->name, &st) < 0 || st.st_ino != u->vfs_ino ||
 				   st.st_dev != makedev(u->vfs_dev >> 20, u->vfs_dev & 0xfffff);
 	}
-	if (u->has_peer && !u->peer && !task_has_listener_of(dc, u->ino)) {
+	if (u->has_peer && !u->peer && !tree_has_listener_of(dc, u->ino)) {
 		ue->has_peer_gone = true;	/* closed: no inode any more */
 		ue->peer_gone = true;
 	} else if (u->has_peer) {
 		ue->has_peer = true;
 		/* connected to a queued connection criu accepted: as it was before */
 		ue->peer = u->peer;
-		if (u->peer && criu_has_socket(u->peer) && !task_has_socket(dc, u->peer))
+		if (u->peer && criu_has_socket(u->peer) && !tree_has_socket(dc, u->peer))
 			ue->peer = 0;
 	} else if (u->state == TCP_ESTABLISHED && u->type != SOCK_DGRAM) {
 		ue->has_peer_gone = true;
@@ -1144,6 +1166,8 @@ static int unix_sk_post_open(struct rst_files *rf, struct rst_file *f)
 	size_t i;
 	int ret;
 
+	if (!f->used)
+		return 0;	/* taken from the task that created it: restored there */
 	for (i = 0; i < rf->nr && &rf->f[i] != f; i++)
 		if (rf->f[i].used && usk(&rf->f[i]))
 			return 0;
@@ -1151,6 +1175,35 @@ static int unix_sk_post_open(struct rst_files *rf, struct rst_file *f)
 	if (ret < 0)
 		return ret;
 	return usk_for_each(rf, false, usk_finish);
+}
+
+static bool usk_same_name(const UnixSkEntry *a, const UnixSkEntry *b)
+{
+	return a->has_name && b->has_name && a->name.len && a->name.len == b->name.len &&
+	       !memcmp(a->name.data, b->name.data, a->name.len);
+}
+
+/*
+ * Created by one task: a socket and its peer, a listener and the clients queued on it, a
+ * listener and the sockets accepted from it (they have its name; connected to it and accepted
+ * again on restore).
+ */
+static bool unix_sk_linked(const FileEntry *a, const FileEntry *b)
+{
+	const UnixSkEntry *x = a->usk, *y = b->usk;
+	size_t i;
+
+	if (!x || !y)
+		return false;
+	if (x->has_peer && x->peer && x->peer == y->ino)
+		return true;
+	if (x->state != TCP_LISTEN)
+		return false;
+	for (i = 0; i < x->n_icons; i++)
+		if (x->icons[i]->peer && x->icons[i]->peer == y->ino)
+			return true;
+	return y->state != TCP_LISTEN && y->type == x->type && x->type != SOCK_DGRAM &&
+	       usk_same_name(x, y);
 }
 
 const struct res_ops unix_sk_ops = {
@@ -1164,4 +1217,5 @@ const struct res_ops unix_sk_ops = {
 	.prepare	= unix_sk_prepare,
 	.open		= unix_sk_open,
 	.post_open	= unix_sk_post_open,
+	.linked		= unix_sk_linked,
 };
