@@ -429,7 +429,7 @@ static int fan_resolve(pid_t pid, struct fan_mark *m)
 	return ret;
 }
 
-/* Logging: what a mark of @p is on, for messages. */
+/* What @m is on, for messages. */
 static const char *fan_mark_what(const struct fan_mark *m, char *buf, size_t len)
 {
 	switch (m->kind) {
@@ -493,6 +493,7 @@ static int fanotify_group(const struct fd_parms *p, struct fan_group *g)
 			pr_err("fanotify %d of task %d: %s has no path criu can reach (deleted or "
 			       "mounted over?): %s", p->fd, p->pid,
 			       fan_mark_what(m, what, sizeof(what)), strerror(-ret));
+			ret = -EOPNOTSUPP;	/* a refusal; -ENOENT would read "fd closed" */
 			break;
 		}
 		pr_debug("fd %d: %s mark on '%s' mask %#x ignored %#x mflags %#x", p->fd,

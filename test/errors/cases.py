@@ -387,6 +387,8 @@ CASES = [
                                                      ["fanotify", "queued"])),
     ("dump_fd_fanotify_perm", lambda h: fd_refused(h, "fanotify_perm",
                                                    ["fanotify", "permission events"])),
+    ("dump_fd_fanotify_hidden", lambda h: fd_refused(h, "fanotify_hidden",
+                                                     ["fanotify", "no path"])),
     ("dump_fd_lock_without_file_locks", lambda h: fd_refused(h, "lock",
                                                              ["file lock", "--file-locks"])),
     ("dump_fd_inotify_queued", lambda h: fd_refused(h, "inotify_queued",

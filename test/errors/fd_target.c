@@ -8,6 +8,8 @@
  *   fanotify_queued a fanotify group with an event queued (the queue is not saved; it must
  *                   still be there after the refused dump)
  *   fanotify_perm   a FAN_CLASS_CONTENT group with a FAN_OPEN_PERM mark
+ *   fanotify_hidden a fanotify group with a mark on a file of a directory a tmpfs is mounted
+ *                   on since: no path leads to the file
  *   pipe_child      a pipe whose read end is in a child process, the write end here (no
  *                   longer refused: kept for trying the target by hand)
  *
@@ -28,7 +30,9 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/io_uring.h>
@@ -46,6 +50,16 @@ static void publish(const char *path, unsigned long n)
 	if (pwrite(fd, buf, len, 0) != len)
 		test_msg("cannot write '%s': %m", path);
 	close(fd);
+}
+
+/* Mount a tmpfs over the directory of @path (a mark on @path becomes unreachable). */
+static int hide(const char *path)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	*strrchr(dir, '/') = '\0';
+	return mount("zdtm-hide", dir, "tmpfs", 0, "size=64k");
 }
 
 static int open_kind(const char *kind, char *lock_path, pid_t *kid)
@@ -72,13 +86,20 @@ static int open_kind(const char *kind, char *lock_path, pid_t *kid)
 	if (!strncmp(kind, "fanotify_", 9)) {
 		bool perm = !strcmp(kind, "fanotify_perm");
 
+		if (!strcmp(kind, "fanotify_hidden")) {
+			strcat(lock_path, ".d");
+			mkdir(lock_path, 0755);
+			strcat(lock_path, "/f");
+		}
 		close(open(lock_path, O_RDWR | O_CREAT, 0644));
 		fd = fanotify_init(perm ? FAN_CLASS_CONTENT : FAN_CLASS_NOTIF, O_RDONLY);
 		if (fd < 0 || fanotify_mark(fd, FAN_MARK_ADD, perm ? FAN_OPEN_PERM : FAN_CLOSE_WRITE,
 					    AT_FDCWD, lock_path))
 			return -1;
-		if (!perm)
+		if (!strcmp(kind, "fanotify_queued"))
 			close(open(lock_path, O_WRONLY));	/* a FAN_CLOSE_WRITE queued */
+		if (!strcmp(kind, "fanotify_hidden") && hide(lock_path))
+			return -1;
 		return fd;
 	}
 	if (!strcmp(kind, "lock")) {
@@ -114,7 +135,7 @@ static int open_kind(const char *kind, char *lock_path, pid_t *kid)
 int main(int argc, char **argv)
 {
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
-	char counter_path[PATH_MAX], lock_path[PATH_MAX];
+	char counter_path[PATH_MAX], lock_path[PATH_MAX], dir[PATH_MAX];
 	unsigned long count = 0;
 	char **args;
 	pid_t kid = -1;
@@ -147,8 +168,16 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(args[0], "fanotify_queued") && (ioctl(fd, FIONREAD, &queued) || !queued))
 		fail("the queued fanotify event is gone");
-	if (!strncmp(args[0], "fanotify_", 9))
+	if (!strcmp(args[0], "fanotify_hidden")) {
+		snprintf(dir, sizeof(dir), "%s", lock_path);
+		*strrchr(dir, '/') = '\0';
+		if (umount(dir))
+			fail("umount '%s': %m", dir);
 		unlink(lock_path);
+		rmdir(dir);
+	} else if (!strncmp(args[0], "fanotify_", 9)) {
+		unlink(lock_path);
+	}
 	if (kid > 0) {
 		if (waitpid(kid, &status, WNOHANG) != 0)
 			fail("the child is gone");
