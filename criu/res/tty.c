@@ -142,10 +142,9 @@ static int tty_can_dump(struct dump_ctx *dc, const struct fd_parms *p)
 		return 0;
 	pid = tree_task_of_master(dc, pts_index(p->st.st_rdev));
 	if (pid) {
-		pr_err("fd %d of task %d is the slave '%s' of a pty whose master task %d of the "
-		       "dumped tree has: ptys across tasks are not supported yet", p->fd, p->pid,
-		       p->link, pid);
-		return -EOPNOTSUPP;
+		pr_debug("fd %d of task %d: the master of '%s' is in task %d", p->fd, p->pid,
+			 p->link, pid);
+		return 0;
 	}
 	if (dc->opts->shell_job)
 		return 0;
@@ -272,7 +271,8 @@ static int tty_dump(struct dump_ctx *dc, const struct fd_parms *p, uint32_t id,
 			ret = tty_dump_data(dc, p, p->lfd, &te);
 	} else {
 		te.index = (uint32_t)pts_index(p->st.st_rdev);
-		te.kind = task_has_master(dc, (int)te.index) ? TTY_KIND__PTY_SLAVE :
+		te.kind = task_has_master(dc, (int)te.index) ||
+			  tree_task_of_master(dc, (int)te.index) ? TTY_KIND__PTY_SLAVE :
 			  TTY_KIND__SHELL_TTY;
 		te.path = (char *)p->link;
 	}
@@ -502,19 +502,20 @@ static int tty_restore_master(struct rst_files *rf, struct rst_file *f)
 }
 
 /*
- * The pty of master @m controlled the task's session: it does again, with its group, through
- * the slave fd @fd (-1: the task has none open, a temporary one is used).
+ * The pty of master entry @mte controlled the task's session: it does again, with its group,
+ * through the slave fd @fd (-1: the task has none open, a temporary one is opened from the
+ * master fd @mfd).
  */
-static int tty_restore_ctty(struct rst_files *rf, struct rst_file *m, int fd)
+static int tty_restore_ctty(struct rst_files *rf, const TtyEntry *mte, int mfd, int fd)
 {
-	const TtyEntry *mte = tty(m);
 	pid_t pgrp = (pid_t)mte->pgrp;
 	int s = fd, ret = 0;
 
 	if (!mte->has_sid || (pid_t)mte->sid != rf->t->c->pid || getsid(0) != getpid())
 		return 0;
-	if (s < 0)
-		s = ioctl(m->aux, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	errno = ENOENT;
+	if (s < 0 && mfd >= 0)
+		s = ioctl(mfd, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (s < 0 || ioctl(s, TIOCSCTTY, 0) < 0)
 		ret = rst_task_err(rf->t, -errno, "pty %u: cannot make it the controlling "
 				   "terminal: %m", mte->index);
@@ -526,6 +527,44 @@ static int tty_restore_ctty(struct rst_files *rf, struct rst_file *m, int fd)
 	return ret;
 }
 
+/* The master entry of pty @index (of any task), or NULL. */
+static const TtyEntry *tty_master_entry(struct rst_files *rf, uint32_t index)
+{
+	size_t i;
+
+	for (i = 0; i < rf->nr; i++)
+		if (tty(&rf->f[i]) && tty(&rf->f[i])->kind == TTY_KIND__PTY_MASTER &&
+		    tty(&rf->f[i])->index == index)
+			return tty(&rf->f[i]);
+	return NULL;
+}
+
+/*
+ * An end taken from the task that restored the pty (the master's termios and data are in
+ * place): the pty becomes our controlling terminal if it was.
+ */
+static int tty_post_open_taken(struct rst_files *rf, struct rst_file *f)
+{
+	const TtyEntry *te = tty(f), *mte = tty_master_entry(rf, te->index);
+	struct rst_file *o;
+	size_t i;
+
+	if (!mte)
+		return 0;
+	if (te->kind == TTY_KIND__PTY_MASTER)
+		return tty_restore_ctty(rf, mte, f->fd, -1);
+	/* a slave: only the first slave entry of the task does it */
+	for (i = 0; i < rf->nr; i++) {
+		o = &rf->f[i];
+		if (o == f)
+			break;
+		if ((o->used || o->take_from) && o->fd >= 0 && tty(o) &&
+		    tty(o)->index == te->index)
+			return 0;
+	}
+	return tty_restore_ctty(rf, mte, -1, f->fd);
+}
+
 static int tty_post_open(struct rst_files *rf, struct rst_file *f)
 {
 	const TtyEntry *te = tty(f);
@@ -533,6 +572,8 @@ static int tty_post_open(struct rst_files *rf, struct rst_file *f)
 	size_t i;
 	int ret;
 
+	if (!f->used)
+		return tty_post_open_taken(rf, f);
 	if (te->kind != TTY_KIND__PTY_MASTER)
 		return 0;
 	ret = tty_restore_master(rf, f);
@@ -543,9 +584,19 @@ static int tty_post_open(struct rst_files *rf, struct rst_file *f)
 		m = &rf->f[i];
 		if (m->used && m->fd >= 0 && tty(m) && tty(m)->kind == TTY_KIND__PTY_SLAVE &&
 		    tty(m)->index == te->index)
-			return tty_restore_ctty(rf, f, m->fd);
+			return tty_restore_ctty(rf, te, f->aux, m->fd);
 	}
-	return tty_restore_ctty(rf, f, -1);
+	return tty_restore_ctty(rf, te, f->aux, -1);
+}
+
+/* A pty's master and slaves are restored by one task (tty_open() needs the master). */
+static bool tty_linked(const FileEntry *a, const FileEntry *b)
+{
+	const TtyEntry *x = a->tty, *y = b->tty;
+
+	return x && y && x->index == y->index &&
+	       (x->kind == TTY_KIND__PTY_MASTER || x->kind == TTY_KIND__PTY_SLAVE) &&
+	       (y->kind == TTY_KIND__PTY_MASTER || y->kind == TTY_KIND__PTY_SLAVE);
 }
 
 const struct res_ops tty_ops = {
@@ -559,4 +610,5 @@ const struct res_ops tty_ops = {
 	.prepare	= tty_prepare,
 	.open		= tty_open,
 	.post_open	= tty_post_open,
+	.linked		= tty_linked,
 };
