@@ -3,7 +3,8 @@
  * marks on a tmpfs and on the test directory's filesystem, a mount mark, a filesystem mark, an
  * evictable mark, ignored masks old and new style, the flags of an emptied ignored mask), and
  * report after the restore what they would have reported before: the events of the marked
- * files, with their masks, and nothing for what an ignored mask hides.
+ * files, with their masks, and nothing for what an ignored mask hides. An epoll instance
+ * watching the first group still reports it readable.
  * The test mounts its own tmpfs (and a bind mount of it) under test_dir(), where nobody else
  * makes events: a group with events queued is not dumped.
  */
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/epoll.h>
 #include <sys/fanotify.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -233,7 +235,8 @@ int main(int argc, char **argv)
 {
 	char before[3][4096], after[3][4096], c;
 	uint64_t got[NR_FILES] = { 0 };
-	int g[3], i, evict;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0xfa0 };
+	int g[3], i, evict, ep;
 
 	test_init(argc, argv);
 	setup_files();
@@ -265,6 +268,9 @@ int main(int argc, char **argv)
 	mark(g[2], FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_CLOSE_WRITE, bind_dir);
 	for (i = 0; i < 3; i++)
 		fdinfo_marks(g[i], before[i], sizeof(before[i]));
+	ep = epoll_create1(0);
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, g[0], &ev))
+		FAIL("epoll: %m");
 
 	test_ready();
 	test_waitsig();
@@ -291,6 +297,9 @@ int main(int argc, char **argv)
 	if (stat(path[NEW], &st[NEW]))
 		FAIL("stat: %m");
 
+	memset(&ev, 0, sizeof(ev));
+	if (epoll_wait(ep, &ev, 1, 10000) != 1 || ev.data.u64 != 0xfa0)
+		FAIL("epoll does not report group 1 readable");
 	g1_events(g[0], got);
 	if (got[WATCHED] != (FAN_MODIFY | FAN_CLOSE_WRITE | FAN_OPEN) || got[QUIET] ||
 	    got[QUIET2] || got[EVICT] != FAN_ACCESS || got[PLAIN] != FAN_MODIFY)
