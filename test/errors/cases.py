@@ -358,6 +358,19 @@ def fd_refused(h, kind, mentions):
     h.finish_test(pid, h.path("test.out"))
 
 
+def fanotify_mark_gone(h):
+    """The file of a fanotify mark is removed between dump and restore: the restore refuses,
+    naming it, and leaves nothing behind."""
+    pid = h.spawn(h.test_prog("errors", "fd_target"), ["fanotify_mark"],
+                  outfile=h.path("test.out"), pidfile=h.path("target.pid"))
+    images = h.path("img")
+    dump_killed(h, pid, images)
+    marked = h.path("work", "locked")
+    os.unlink(marked)
+    restore_refused(h, images, "restore of a fanotify mark on a removed file",
+                    ["fanotify", marked], [pid])
+
+
 PSTREE_OFFSET = re.compile(r"pstree\.img.*offset \d+")
 
 CASES = [
@@ -389,6 +402,7 @@ CASES = [
                                                    ["fanotify", "permission events"])),
     ("dump_fd_fanotify_hidden", lambda h: fd_refused(h, "fanotify_hidden",
                                                      ["fanotify", "no path"])),
+    ("restore_fanotify_mark_gone", fanotify_mark_gone),
     ("dump_fd_lock_without_file_locks", lambda h: fd_refused(h, "lock",
                                                              ["file lock", "--file-locks"])),
     ("dump_fd_inotify_queued", lambda h: fd_refused(h, "inotify_queued",
@@ -591,22 +605,26 @@ CASES += [
 ]
 
 
-def unix_across_tasks(h):
-    """A socketpair split between the target and its child is refused (across tasks), and
-    the tree keeps running."""
-    pid = h.spawn(h.test_prog("errors", "unix_ext"), ["-", "across"],
-                  outfile=h.path("test.out"), pidfile=h.path("target.pid"))
+def pty_ctty_lost(h):
+    """Unix sockets and ptys split between tasks are dumped now; what is still refused: a pty
+    whose master the target holds is the controlling terminal of its child's session, and the
+    child holds no end of it (restored, it would have lost its terminal). The dump refuses it
+    naming the child, and the tree keeps running with the pty still the child's terminal."""
+    pid = h.spawn(h.test_prog("errors", "pty_ctty_lost"), [], outfile=h.path("test.out"),
+                  pidfile=h.path("target.pid"))
     images = h.path("img")
     before = runner.my_children()
     rc, out = h.dump(pid, images, expect_ok=False)
     expect_refused(h, rc, out, os.path.join(images, "dump.log"),
-                   "dump of a socketpair split between two tasks", ["across tasks"])
+                   "dump of a session whose terminal is held by another task only",
+                   [re.compile(r"controlling terminal of the session of task \d+, which holds "
+                               r"no end of it")])
     expect_nothing_left(h, before)
     expect_counting(h, pid, "the refused dump")
     h.finish_test(pid, h.path("test.out"))
 
 
-CASES += [("dump_unix_across_tasks_refused", unix_across_tasks)]
+CASES += [("dump_pty_ctty_across_lost_refused", pty_ctty_lost)]
 
 
 def tree_lost_group(h):

@@ -8,6 +8,7 @@
  *   fanotify_queued a fanotify group with an event queued (the queue is not saved; it must
  *                   still be there after the refused dump)
  *   fanotify_perm   a FAN_CLASS_CONTENT group with a FAN_OPEN_PERM mark
+ *   fanotify_mark   a fanotify group with a mark on a file (dumped: for restore errors)
  *   fanotify_hidden a fanotify group with a mark on a file of a directory a tmpfs is mounted
  *                   on since: no path leads to the file
  *   pipe_child      a pipe whose read end is in a child process, the write end here (no
