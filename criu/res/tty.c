@@ -126,6 +126,72 @@ static pid_t tree_task_of_master(struct dump_ctx *dc, int index)
 	return 0;
 }
 
+/* Has task @pid an end (the master or a slave) of pty @index open? */
+static bool pid_has_pty_end(pid_t pid, int index)
+{
+	_cleanup_free_ int *fds = NULL;
+	char what[32], link[64];
+	struct stat st;
+	int n, j;
+
+	n = proc_list_fds(pid, &fds);
+	for (j = 0; j < n; j++) {
+		snprintf(what, sizeof(what), "fd/%d", fds[j]);
+		if (proc_readlink(pid, what, link, sizeof(link)) < 0)
+			continue;
+		if (!strcmp(link, "/dev/ptmx") || !strcmp(link, "/dev/pts/ptmx")) {
+			if (master_index(pid, fds[j]) == index)
+				return true;
+			continue;
+		}
+		snprintf(what, sizeof(what), "/proc/%d/fd/%d", pid, fds[j]);
+		if (!strncmp(link, "/dev/pts/", 9) && stat(what, &st) == 0 &&
+		    major(st.st_rdev) >= PTS_MAJOR_FIRST && major(st.st_rdev) <= PTS_MAJOR_LAST &&
+		    pts_index(st.st_rdev) == index)
+			return true;
+	}
+	return false;
+}
+
+/* Is task @pid a session leader whose controlling terminal is pty @index? */
+static bool pid_leads_pty_session(pid_t pid, int index)
+{
+	char path[64], *buf = NULL, *s;
+	int sid = 0, tty = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (proc_read_file(path, &buf) < 0)
+		return false;
+	s = strrchr(buf, ')');
+	if (!s || sscanf(s + 1, " %*c %*d %*d %d %d", &sid, &tty) != 2)
+		sid = 0;
+	free(buf);
+	return sid == pid && major((dev_t)tty) >= PTS_MAJOR_FIRST &&
+	       major((dev_t)tty) <= PTS_MAJOR_LAST && pts_index((dev_t)tty) == index;
+}
+
+/*
+ * Pty @index of master @p is the controlling terminal of a session: its leader, when it is
+ * another task of the tree, makes it its controlling terminal again on restore through the
+ * end it holds; a leader that holds none is refused (its terminal would be lost).
+ */
+static int tty_check_session(struct dump_ctx *dc, const struct fd_parms *p, int index)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	int nr, i;
+
+	nr = files_tree_other_tasks(dc, &pids);
+	for (i = 0; i < nr; i++) {
+		if (!pid_leads_pty_session(pids[i], index) || pid_has_pty_end(pids[i], index))
+			continue;
+		pr_err("fd %d of task %d: pty %d is the controlling terminal of the session of task "
+		       "%d, which holds no end of it: not supported", p->fd, p->pid, index,
+		       pids[i]);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 static int tty_can_dump(struct dump_ctx *dc, const struct fd_parms *p)
 {
 	pid_t pid;
@@ -136,7 +202,7 @@ static int tty_can_dump(struct dump_ctx *dc, const struct fd_parms *p)
 		if (idx < 0)
 			return pr_err_ret(idx, "fd %d of task %d: cannot read the pty index of '%s'",
 					  p->fd, p->pid, p->link);
-		return 0;
+		return tty_check_session(dc, p, idx);
 	}
 	if (task_has_master(dc, pts_index(p->st.st_rdev)))
 		return 0;
