@@ -907,7 +907,41 @@ static int files_handoff_open(struct rst_files *rf)
 	return 0;
 }
 
-/* Creator, after SYNC_DONE: wait until every task holding a handed-over entry took it. */
+/* Has a task that holds @id (but @me) failed, or died, before it could take it? */
+static bool files_holder_failed(uint32_t id, pid_t me)
+{
+	char path[64], buf[256], *p;
+	uint32_t *w;
+	pid_t pid;
+	size_t i;
+	int fd;
+	ssize_t n;
+
+	for (i = 0; i < files_holders.nr; i++) {
+		pid = files_holders.pids[files_holders.h[i].rank];
+		if (files_holders.h[i].id != id || pid == me)
+			continue;
+		w = files_sync_word(pid);
+		if (w && __atomic_load_n(w, __ATOMIC_ACQUIRE) == SYNC_FAILED)
+			return true;
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return true;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		p = strrchr(buf, ')');
+		if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Creator, after SYNC_DONE: wait until every task holding a handed-over entry took it. A task
+ * that failed first is left to criu to report (its own message says why).
+ */
 static int files_handoff_wait(struct rst_files *rf)
 {
 	struct timespec ts = { 0, 200 * 1000 * 1000 };
@@ -927,9 +961,13 @@ static int files_handoff_wait(struct rst_files *rf)
 			v = __atomic_load_n(w, __ATOMIC_ACQUIRE);
 			if (v >= want)
 				break;
+			if (files_holder_failed(f->fe->id, me)) {
+				v = want;
+				break;
+			}
 			syscall(SYS_futex, w, FUTEX_WAIT, v, &ts, NULL, 0);
 		}
-		if (!w || j == FILES_SYNC_WAIT_S * 5)
+		if (!w || (v < want && j == FILES_SYNC_WAIT_S * 5))
 			return rst_task_err(rf->t, -ETIMEDOUT, "%s %u created for another task was "
 					    "not taken in %d s", f->ops->name, f->fe->id,
 					    FILES_SYNC_WAIT_S);
