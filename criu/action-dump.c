@@ -26,7 +26,6 @@
 
 #include "common/compiler.h"
 #include "common/page.h"
-#include "core/cow.h"
 #include "core/freezer.h"
 #include "core/image.h"
 #include "core/log.h"
@@ -54,7 +53,7 @@ struct dump_tree {
 	size_t nr_dumped;		/* tasks whose per-task pass is complete */
 	struct dump_shared shared;	/* owned */
 	uint64_t nr_pages, pages_written;
-	uint64_t cow_pages;		/* dumped pages a child still shares with its parent */
+	uint64_t cow_pages;		/* pages a child shares with its parent: not dumped */
 	uint64_t xfeatures;		/* of the last task dumped (one CPU: all the same) */
 	uint32_t xsave_size;
 };
@@ -83,6 +82,7 @@ void dump_ctx_release(struct dump_ctx *dc)
 	dc->fds = NULL;
 	dc->nr_fds = 0;
 	page_runs_release(&dc->runs);
+	page_runs_release(&dc->cow);
 	core_release(dc);
 	freezer_free(dc->freezer);
 	creds_release(dc);
@@ -364,6 +364,7 @@ static const struct task_step task_steps[] = {
 	{ "fs",			fs_collect,		NULL },
 	{ "files",		files_collect,		NULL },
 	{ "page listing",	pages_collect,		NULL },
+	{ "copy-on-write",	pages_cow,		NULL },
 	{ "infect",		step_infect,		undo_infect },
 	{ "misc",		step_misc,		NULL },
 	{ "drain fds",		files_drain,		NULL },
@@ -400,31 +401,6 @@ static int task_run(struct dump_ctx *dc)
 	return ret;
 }
 
-/*
- * Measure only: the pages of @dc that are still the very pages of its parent (copy-on-write,
- * written by neither since fork). They are dumped in both, since the restore creates children
- * before their parent's memory is in place, so nothing could share them back yet.
- */
-static void task_count_cow(struct dump_tree *dt, size_t idx)
-{
-	const struct pstree_item *it = &dt->tree.items[idx];
-	struct dump_ctx *dc = &dt->tasks[idx];
-	uint64_t shared = 0;
-	int ret;
-
-	if (it->parent < 0 || dt->tree.items[it->parent].zombie)
-		return;
-	ret = cow_count_shared(dc->pid, it->ppid, &dc->runs, &shared);
-	if (ret < 0) {
-		pr_debug("task %d: cannot compare its pages with its parent's: %s", dc->pid,
-			 strerror(-ret));
-		return;
-	}
-	dt->cow_pages += shared;
-	pr_info("task %d: %" PRIu64 " of its %" PRIu64 " dumped pages are shared copy-on-write "
-		"with its parent %d", dc->pid, shared, dc->runs.nr_pages, it->ppid);
-}
-
 /* The per-task steps for each live task, parents first; ids of files.img continue across them. */
 static int step_tasks(struct dump_tree *dt)
 {
@@ -451,10 +427,13 @@ static int step_tasks(struct dump_tree *dt)
 		dc->seized = true;
 		dc->seize_state = it->threads[0].state;
 		dc->files.id_base = next_id;
+		/* pages it still shares with its parent are not dumped again (pages_cow()) */
+		if (it->parent >= 0 && !dt->tree.items[it->parent].zombie)
+			dc->cow_parent = &dt->tasks[it->parent];
 		ret = task_run(dc);
 		if (ret < 0)
 			return ret;
-		task_count_cow(dt, i);
+		dt->cow_pages += dc->cow.nr_pages;
 		next_id = dc->files.id_base + dc->files.nr;
 		dt->nr_pages += dc->runs.nr_pages;
 		dt->pages_written += dc->pages_written;
@@ -618,8 +597,9 @@ int action_dump(const struct cr_opts *opts)
 			nr_zombies += dt.tree.items[i].zombie;
 		}
 		pr_info("dumped the tree of task %d: %zu tasks (%zu zombies), %zu threads, %" PRIu64
-			" pages (%" PRIu64 " KiB; %" PRIu64 " of them copy-on-write shared with a "
-			"parent), %" PRIu64 " pages of shared memory dumped once, in %.3f s", dt.root,
+			" pages (%" PRIu64 " KiB; %" PRIu64 " more copy-on-write shared with a "
+			"parent, not dumped), %" PRIu64 " pages of shared memory dumped once, in "
+			"%.3f s", dt.root,
 			dt.tree.nr, nr_zombies, nr_threads, dt.nr_pages, dt.pages_written / 1024,
 			dt.cow_pages, dt.shared.shm_pages_skipped, elapsed(&t0));
 	}

@@ -72,6 +72,7 @@ struct rst_tree {
 	int *shm_fds;			/* owned: the shared memory objects (mm_shmem_create()) */
 	size_t nr_shm;
 	struct timespec start;		/* CLOCK_MONOTONIC when the restore began */
+	uint64_t cow_pages;		/* pages a child takes over from its parent (PE_COW) */
 };
 
 static int read_entries(struct img_dir *dir, enum img_kind kind, unsigned int id,
@@ -375,6 +376,33 @@ static int check_pid_free(const struct rst_ctx *c)
 	return 0;
 }
 
+/* The parent of task @i in the tree (pstree.img lists it before), or NULL for the root. */
+static const struct rst_ctx *tree_parent(const struct rst_tree *tr, size_t i)
+{
+	size_t j;
+
+	for (j = 0; i && j < i; j++)
+		if (tr->tasks[j].pid == (pid_t)tr->tasks[i].ps->ppid)
+			return &tr->tasks[j];
+	return NULL;
+}
+
+/* Pages a task shares copy-on-write with its parent come from the parent's memory. */
+static int check_cow(struct rst_tree *tr, size_t i)
+{
+	const struct rst_ctx *c = &tr->tasks[i], *p = tree_parent(tr, i);
+	uint64_t pages = 0;
+	int ret;
+
+	ret = pages_check_cow(c, p && !is_zombie(p) ? p : NULL, &pages);
+	if (ret || !pages)
+		return ret;
+	pr_info("pid %d: %" PRIu64 " pages stay shared copy-on-write with its parent %d", c->pid,
+		pages, p->pid);
+	tr->cow_pages += pages;
+	return 0;
+}
+
 static int check_images(struct rst_tree *tr)
 {
 	size_t i;
@@ -392,6 +420,8 @@ static int check_images(struct rst_tree *tr)
 			ret = mm_check(c);
 		if (!ret)
 			ret = files_check(c);
+		if (!ret)
+			ret = check_cow(tr, i);
 		if (!ret)
 			ret = check_pid_free(c);
 	}
@@ -556,18 +586,23 @@ struct child_step {
 	int (*run)(struct rst_task *t);
 };
 
-/* Before the task creates its children: what they inherit (blocked signals, session, group). */
+/*
+ * Before the task creates its children: what they inherit (blocked signals, session, group)
+ * and its memory, premapped and filled, so that the pages they share copy-on-write with it
+ * (PE_COW) are theirs too: each child takes them over (pages_cow_take()) and unmaps the rest.
+ */
 static const struct child_step child_steps_first[] = {
 	{ "signals",		child_signals },
 	{ "task",		core_restore_task },
-};
-
-static const struct child_step child_steps[] = {
 	{ "rseq",		child_rseq_off },
 	{ "vmas",		mm_list_vmas },
 	{ "restorer size",	child_size_restorer },
 	{ "premap",		mm_premap },
+	{ "copy-on-write",	pages_cow_take },
 	{ "pages",		pages_restore },
+};
+
+static const struct child_step child_steps[] = {
 	{ "pages images",	pages_close },
 	/* criu's fds are closed now, but for the two pipes: the task's fds can go in */
 	{ "files",		files_restore },
@@ -591,7 +626,7 @@ static __noreturn void child_failed(struct rst_task *t)
 	_exit(1);
 }
 
-static __noreturn void rst_child(struct rst_tree *tr, size_t idx);
+static __noreturn void rst_child(struct rst_tree *tr, size_t idx, const struct rst_task *parent);
 static __noreturn void zombie_child(struct rst_ctx *c);
 
 /* clone3() with the pid @pid: returns it, 0 in the child, or -errno. */
@@ -622,7 +657,7 @@ static int child_fork_children(struct rst_tree *tr, size_t idx, struct rst_task 
 		if (ret == 0 && is_zombie(&tr->tasks[i]))
 			zombie_child(&tr->tasks[i]);
 		if (ret == 0)
-			rst_child(tr, i);
+			rst_child(tr, i, t);
 		if (ret > 0 && is_zombie(&tr->tasks[i])) {
 			siginfo_t si;
 			struct timespec now = { 0, 0 };
@@ -679,7 +714,8 @@ static __noreturn void zombie_child(struct rst_ctx *c)
 	_exit(WEXITSTATUS(status));
 }
 
-static __noreturn void rst_child(struct rst_tree *tr, size_t idx)
+/* @parent: the parent's task, in the memory we inherited; NULL for the root. */
+static __noreturn void rst_child(struct rst_tree *tr, size_t idx, const struct rst_task *parent)
 {
 	struct rst_ctx *c = &tr->tasks[idx];
 	struct rst_task t = {
@@ -688,6 +724,7 @@ static __noreturn void rst_child(struct rst_tree *tr, size_t idx)
 		.go_fd = c->go_pipe[0],
 		.pages_fd = img_raw_fd(c->pages),
 		.exe_fd = -1,
+		.parent = parent,
 	};
 	size_t i;
 
@@ -734,7 +771,7 @@ static int rst_fork(struct rst_tree *tr)
 	if (pid < 0)
 		return pr_err_ret(pid, "cannot create pid %d", root->pid);
 	if (pid == 0)
-		rst_child(tr, 0);
+		rst_child(tr, 0, NULL);
 	for (i = 0; i < tr->nr; i++) {
 		struct rst_ctx *c = &tr->tasks[i];
 
@@ -1073,11 +1110,14 @@ static int rst_report(struct rst_tree *tr)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	secs = (now.tv_sec - tr->start.tv_sec) + (now.tv_nsec - tr->start.tv_nsec) / 1e9;
+	pages -= tr->cow_pages;
 	pr_info("restored %zu task(s): %" PRIu64 " vmas, %" PRIu64 " pages (%" PRIu64 " KiB) "
-		"in %.3f s", tr->nr, vmas, pages, pages * (PAGE_SIZE / 1024), secs);
+		"and %" PRIu64 " pages kept shared copy-on-write with a parent, in %.3f s", tr->nr,
+		vmas, pages, pages * (PAGE_SIZE / 1024), tr->cow_pages, secs);
 	if (tr->opts->display_stats)
 		pr_msg("Restore statistics\n  tasks: %zu\n  vmas: %" PRIu64 "\n  pages restored: %"
-		       PRIu64 "\n  restore time: %.3f s\n", tr->nr, vmas, pages, secs);
+		       PRIu64 "\n  pages shared with a parent: %" PRIu64 "\n  restore time: %.3f s\n",
+		       tr->nr, vmas, pages, tr->cow_pages, secs);
 	return 0;
 }
 

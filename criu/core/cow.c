@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "common/cleanup.h"
 #include "common/page.h"
 #include "core/pagemap-scan.h"
 
@@ -33,42 +32,58 @@ static int read_entries(int fd, uint64_t addr, size_t n, uint64_t *e)
 	return got == (ssize_t)(n * sizeof(*e)) ? 0 : -EIO;
 }
 
-int cow_count_shared(pid_t pid, pid_t parent, const struct page_runs *runs,
-		     uint64_t *ret_shared)
+int cow_open(struct cow_pair *p, pid_t pid, pid_t parent)
 {
-	_cleanup_close_ int fd = -1, pfd = -1;
-	uint64_t a[CHUNK], b[CHUNK], addr, shared = 0;
-	bool seen_pfn = false;
-	size_t i, n, j;
+	p->seen_pfn = false;
+	p->pfd = -1;
+	p->fd = pagemap_fd(pid);
+	if (p->fd < 0)
+		return p->fd;
+	p->pfd = pagemap_fd(parent);
+	if (p->pfd < 0) {
+		int ret = p->pfd;
+
+		cow_close(p);
+		return ret;
+	}
+	return 0;
+}
+
+void cow_close(struct cow_pair *p)
+{
+	if (p->fd >= 0)
+		close(p->fd);
+	if (p->pfd >= 0)
+		close(p->pfd);
+	p->fd = p->pfd = -1;
+}
+
+int cow_find_shared(struct cow_pair *p, uint64_t start, uint64_t end, struct page_runs *shared)
+{
+	uint64_t a[CHUNK], b[CHUNK], addr, pfn;
+	size_t n, j;
 	int ret;
 
-	fd = pagemap_fd(pid);
-	if (fd < 0)
-		return fd;
-	pfd = pagemap_fd(parent);
-	if (pfd < 0)
-		return pfd;
-	for (i = 0; i < runs->nr; i++) {
-		for (addr = runs->r[i].start; addr < runs->r[i].end; addr += n * PAGE_SIZE) {
-			n = (runs->r[i].end - addr) / PAGE_SIZE;
-			if (n > CHUNK)
-				n = CHUNK;
-			ret = read_entries(fd, addr, n, a);
-			if (!ret)
-				ret = read_entries(pfd, addr, n, b);
+	for (addr = start; addr < end; addr += n * PAGE_SIZE) {
+		n = (end - addr) / PAGE_SIZE;
+		if (n > CHUNK)
+			n = CHUNK;
+		ret = read_entries(p->fd, addr, n, a);
+		if (!ret)
+			ret = read_entries(p->pfd, addr, n, b);
+		if (ret)
+			return ret;
+		for (j = 0; j < n; j++) {
+			if (!(a[j] & PM_PRESENT))
+				continue;
+			pfn = a[j] & PM_PFN_MASK;
+			p->seen_pfn |= pfn != 0;
+			if (!pfn || !(b[j] & PM_PRESENT) || (b[j] & PM_PFN_MASK) != pfn)
+				continue;
+			ret = page_runs_add(shared, addr + j * PAGE_SIZE, addr + (j + 1) * PAGE_SIZE);
 			if (ret)
 				return ret;
-			for (j = 0; j < n; j++) {
-				if (!(a[j] & PM_PRESENT))
-					continue;
-				seen_pfn |= (a[j] & PM_PFN_MASK) != 0;
-				shared += (b[j] & PM_PRESENT) && (a[j] & PM_PFN_MASK) &&
-					  (a[j] & PM_PFN_MASK) == (b[j] & PM_PFN_MASK);
-			}
 		}
 	}
-	if (runs->nr_pages && !seen_pfn)
-		return -EPERM;
-	*ret_shared = shared;
 	return 0;
 }

@@ -8,17 +8,25 @@
 #ifndef CRIU_CORE_COW_H
 #define CRIU_CORE_COW_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 struct page_runs;
 
+/* The pagemaps of a process and of its parent, open. */
+struct cow_pair {
+	int fd, pfd;			/* owned: /proc/PID/pagemap of the process, of the parent */
+	bool seen_pfn;			/* a frame number was visible (not hidden as 0) */
+};
+
+int cow_open(struct cow_pair *p, pid_t pid, pid_t parent);
+void cow_close(struct cow_pair *p);
+
 /*
- * Of the pages in @runs of process @pid, count in *@ret_shared those that are the very same
- * physical page at the same address in process @parent. -EPERM: frame numbers are hidden
- * (no CAP_SYS_ADMIN).
+ * Append to @shared (in address order, after its last run) the pages of [@start, @end) that
+ * are present in both and the very same physical page at the same address.
  */
-int cow_count_shared(pid_t pid, pid_t parent, const struct page_runs *runs,
-		     uint64_t *ret_shared);
+int cow_find_shared(struct cow_pair *p, uint64_t start, uint64_t end, struct page_runs *shared);
 
 #endif

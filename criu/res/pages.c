@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -23,10 +24,14 @@
 #include <linux/userfaultfd.h>
 
 #include "common/cleanup.h"
+#include "common/compiler.h"
 #include "common/page.h"
+#include "core/cow.h"
 #include "core/image.h"
 #include "core/log.h"
 #include "core/parasite.h"
+#include "images/mm.pb-c.h"
+#include "images/regfile.pb-c.h"
 #include "images/pagemap.pb-c.h"
 
 /* ================================= dump side ================================= */
@@ -158,21 +163,171 @@ out:
 	return ret;
 }
 
+/* ---- copy-on-write pages ---- */
+
+/* The VMA of @dc that starts at @start, or -1. */
+static ssize_t vma_at(const struct dump_ctx *dc, uint64_t start)
+{
+	size_t lo = 0, hi = dc->vmas.nr, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (dc->vmas.v[mid].start < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < dc->vmas.nr && dc->vmas.v[lo].start == start ? (ssize_t)lo : -1;
+}
+
+/*
+ * Can pages of VMA @i of @dc be restored from the parent's memory? Only if the parent has a
+ * private VMA of the same range, kind (anonymous, or the same file at the same offset) and
+ * advice, which its children inherit: the restore moves the parent's premapped VMA into the
+ * child whole.
+ */
+static bool cow_vma_ok(const struct dump_ctx *dc, size_t i)
+{
+	const struct dump_ctx *pdc = dc->cow_parent;
+	const struct dump_vma *d = &dc->dvmas[i], *pd;
+	const struct proc_vma *v = &dc->vmas.v[i], *pv;
+	uint64_t nofork = (1ULL << MADV_DONTFORK) | (1ULL << MADV_WIPEONFORK);
+	ssize_t j;
+
+	if (d->dump != VMA_DUMP_ANON && d->dump != VMA_DUMP_PRIVATE_FILE)
+		return false;
+	j = vma_at(pdc, v->start);
+	if (j < 0 || pdc->vmas.v[j].end != v->end)
+		return false;
+	pd = &pdc->dvmas[j];
+	pv = &pdc->vmas.v[j];
+	if (d->dump == VMA_DUMP_PRIVATE_FILE &&
+	    (pv->dev_major != v->dev_major || pv->dev_minor != v->dev_minor ||
+	     pv->ino != v->ino || pv->pgoff != v->pgoff))
+		return false;
+	return pd->dump == d->dump && pd->flags == d->flags && pd->madv == d->madv &&
+	       !(d->madv & nofork);
+}
+
+/* The end of the run of @runs holding @addr, or 0. */
+static uint64_t runs_cover(const struct page_runs *runs, uint64_t addr)
+{
+	size_t lo = 0, hi = runs->nr, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (runs->r[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < runs->nr && runs->r[lo].start <= addr ? runs->r[lo].end : 0;
+}
+
+/* Split run @r into @keep and @cow: @shared lists its shared pages (in order). Only pages the
+ * parent's own pagemap has (dumped, or its parent's) go to @cow. */
+static int cow_split_run(const struct dump_ctx *dc, const struct page_run *r,
+			 const struct page_runs *shared, struct page_runs *keep,
+			 struct page_runs *cow)
+{
+	const struct dump_ctx *pdc = dc->cow_parent;
+	uint64_t addr = r->start, s, e, c;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < shared->nr; i++) {
+		for (s = shared->r[i].start; s < shared->r[i].end; s = e) {
+			c = max(runs_cover(&pdc->runs, s), runs_cover(&pdc->cow, s));
+			e = c ? min(c, shared->r[i].end) : s + PAGE_SIZE;
+			if (!c)
+				continue;
+			ret = page_runs_add(keep, addr, s);
+			if (!ret)
+				ret = page_runs_add(cow, s, e);
+			if (ret)
+				return ret;
+			addr = e;
+		}
+	}
+	return page_runs_add(keep, addr, r->end);
+}
+
+/*
+ * The pages of ours that are still the very pages of our parent (copy-on-write, written by
+ * neither since the fork) are not dumped: PE_COW runs record them, and the restore hands them
+ * over from the parent's memory, so they stay shared. Where frame numbers cannot be compared,
+ * everything is dumped.
+ */
+int pages_cow(struct dump_ctx *dc)
+{
+	struct page_runs keep = { 0 }, cow = { 0 }, shared = { 0 };
+	struct cow_pair cp;
+	size_t i, v = 0;
+	int ret;
+
+	if (!dc->cow_parent || !dc->runs.nr)
+		return 0;
+	ret = cow_open(&cp, dc->pid, dc->cow_parent->pid);
+	if (ret < 0) {
+		pr_debug("task %d: cannot compare its pages with its parent's: %s", dc->pid,
+			 strerror(-ret));
+		return 0;
+	}
+	for (i = 0; i < dc->runs.nr && ret >= 0; i++) {
+		const struct page_run *r = &dc->runs.r[i];
+
+		while (v < dc->vmas.nr && dc->vmas.v[v].end <= r->start)
+			v++;
+		shared.nr = shared.sealed = 0;
+		if (v < dc->vmas.nr && dc->vmas.v[v].start <= r->start && cow_vma_ok(dc, v))
+			ret = cow_find_shared(&cp, r->start, r->end, &shared);
+		if (ret >= 0)
+			ret = cow_split_run(dc, r, &shared, &keep, &cow);
+		page_runs_seal(&keep);
+		page_runs_seal(&cow);
+	}
+	if (ret >= 0 && !cp.seen_pfn)
+		ret = -EPERM;
+	cow_close(&cp);
+	page_runs_release(&shared);
+	if (ret < 0) {
+		page_runs_release(&keep);
+		page_runs_release(&cow);
+		if (ret == -ENOMEM)
+			return ret;
+		pr_info("task %d: copy-on-write pages cannot be told (%s): all are dumped",
+			dc->pid, strerror(-ret));
+		return 0;
+	}
+	page_runs_release(&dc->runs);
+	dc->runs = keep;
+	dc->cow = cow;
+	pr_info("task %d: %" PRIu64 " pages are shared copy-on-write with its parent %d (not "
+		"dumped), %" PRIu64 " to dump", dc->pid, cow.nr_pages, dc->cow_parent->pid,
+		keep.nr_pages);
+	return 0;
+}
+
+/* The runs of @dc in address order: dumped ones (PE_PRESENT) and PE_COW ones. */
 static int pagemap_write(struct dump_ctx *dc, struct cr_img *img)
 {
 	PagemapHead head = PAGEMAP_HEAD__INIT;
-	size_t i;
+	size_t i = 0, j = 0;
 	int ret;
 
 	head.pages_id = dc->pid;
 	ret = img_write(img, &head.base);
-	for (i = 0; ret == 0 && i < dc->runs.nr; i++) {
+	while (ret == 0 && (i < dc->runs.nr || j < dc->cow.nr)) {
 		PagemapEntry pe = PAGEMAP_ENTRY__INIT;
+		const struct page_run *r;
+		bool cow = i == dc->runs.nr ||
+			   (j < dc->cow.nr && dc->cow.r[j].start < dc->runs.r[i].start);
 
-		pe.vaddr = dc->runs.r[i].start;
-		pe.nr_pages = (dc->runs.r[i].end - dc->runs.r[i].start) / PAGE_SIZE;
+		r = cow ? &dc->cow.r[j++] : &dc->runs.r[i++];
+		pe.vaddr = r->start;
+		pe.nr_pages = (r->end - r->start) / PAGE_SIZE;
 		pe.has_flags = true;
-		pe.flags = PAGEMAP_FLAGS__PE_PRESENT;
+		pe.flags = cow ? PAGEMAP_FLAGS__PE_COW : PAGEMAP_FLAGS__PE_PRESENT;
 		ret = img_write(img, &pe.base);
 	}
 	if (ret < 0)
@@ -238,7 +393,6 @@ out:
 #include <stdio.h>
 #include <unistd.h>
 
-#include "common/compiler.h"
 #include "opts.h"
 
 /* ---- the parent image sets (criu, logging) ---- */
@@ -354,6 +508,144 @@ void pages_release_parents(struct rst_ctx *c)
 	c->parent = NULL;
 }
 
+/* ---- copy-on-write runs (criu) ---- */
+
+static uint32_t pe_flags(const PagemapEntry *pe)
+{
+	return pe->has_flags ? pe->flags : PAGEMAP_FLAGS__PE_PRESENT;
+}
+
+static uint64_t pe_end(const PagemapEntry *pe)
+{
+	return pe->vaddr + (uint64_t)pe->nr_pages * PAGE_SIZE;
+}
+
+/* The VMA of @c holding @addr (index), or -1. */
+static ssize_t rst_vma_at(const struct rst_ctx *c, uint64_t addr)
+{
+	size_t lo = 0, hi = c->mm->n_vmas, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (c->mm->vmas[mid]->end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < c->mm->n_vmas && c->mm->vmas[lo]->start <= addr ? (ssize_t)lo : -1;
+}
+
+/* VMA @i of @c is premapped private memory: anonymous, or of a file. */
+static bool vma_private(const struct rst_ctx *c, ssize_t i)
+{
+	return i >= 0 && c->kinds[i] == RV_PREMAP &&
+	       (c->mm->vmas[i]->status & (VMA_STATUS__VMA_ANON_PRIVATE |
+					  VMA_STATUS__VMA_FILE_PRIVATE)) &&
+	       !(c->mm->vmas[i]->flags & MAP_SHARED);
+}
+
+/* Are @v of @c and @pv of @p the same kind of private memory: anonymous, or one file? */
+static bool vma_same_private(const struct rst_ctx *c, const VmaEntry *v,
+			     const struct rst_ctx *p, const VmaEntry *pv)
+{
+	const RegFileEntry *f, *pf;
+	uint32_t kind = VMA_STATUS__VMA_ANON_PRIVATE | VMA_STATUS__VMA_FILE_PRIVATE;
+
+	if ((v->status & kind) != (pv->status & kind) || v->flags != pv->flags)
+		return false;
+	if (!(v->status & VMA_STATUS__VMA_FILE_PRIVATE))
+		return true;
+	f = v->has_file_id ? reg_file_find(c, v->file_id) : NULL;
+	pf = pv->has_file_id ? reg_file_find(p, pv->file_id) : NULL;
+	return f && pf && v->pgoff == pv->pgoff && !strcmp(f->name, pf->name);
+}
+
+/* Does the pagemap of @p hold [addr, end) (dumped, in a parent set, or its parent's)? */
+static bool pms_cover(const struct rst_ctx *p, uint64_t addr, uint64_t end)
+{
+	size_t lo = 0, hi = p->nr_pms, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (pe_end(p->pms[mid]) <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; addr < end; lo++) {
+		if (lo == p->nr_pms || p->pms[lo]->vaddr > addr ||
+		    !(pe_flags(p->pms[lo]) & (PAGEMAP_FLAGS__PE_PRESENT | PAGEMAP_FLAGS__PE_PARENT |
+					       PAGEMAP_FLAGS__PE_COW)))
+			return false;
+		addr = pe_end(p->pms[lo]);
+	}
+	return true;
+}
+
+/* The VMA of the PE_COW run @pe in @c and the parent's VMA of the same range must match. */
+static int check_cow_run(const struct rst_ctx *c, const struct rst_ctx *p,
+			 const PagemapEntry *pe)
+{
+	uint64_t nofork = (1ULL << MADV_DONTFORK) | (1ULL << MADV_WIPEONFORK);
+	const VmaEntry *v, *pv;
+	ssize_t i, j;
+
+	i = rst_vma_at(c, pe->vaddr);
+	if (!vma_private(c, i) || pe_end(pe) > c->mm->vmas[i]->end) {
+		pr_err("pagemap-%d.img: copy-on-write pages at %#" PRIx64 " are not in one private "
+		       "vma", c->pid, pe->vaddr);
+		return -EBADMSG;
+	}
+	v = c->mm->vmas[i];
+	j = rst_vma_at(p, v->start);
+	pv = j >= 0 ? p->mm->vmas[j] : NULL;
+	if (!vma_private(p, j) || pv->start != v->start || pv->end != v->end ||
+	    !vma_same_private(c, v, p, pv) ||
+	    (pv->has_madv ? pv->madv : 0) != (v->has_madv ? v->madv : 0) ||
+	    (v->has_madv && (v->madv & nofork))) {
+		pr_err("pagemap-%d.img: copy-on-write pages at %#" PRIx64 ": the parent %d has no "
+		       "vma %#" PRIx64 "-%#" PRIx64 " like it to share them", c->pid, pe->vaddr,
+		       p->pid, v->start, v->end);
+		return -EBADMSG;
+	}
+	if (!pms_cover(p, pe->vaddr, pe_end(pe))) {
+		pr_err("pagemap-%d.img: copy-on-write pages at %#" PRIx64 " are not in the pagemap "
+		       "of the parent %d", c->pid, pe->vaddr, p->pid);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int pages_check_cow(const struct rst_ctx *c, const struct rst_ctx *p, uint64_t *ret_pages)
+{
+	uint64_t pages = 0;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < c->nr_pms; i++) {
+		const PagemapEntry *pe = c->pms[i];
+
+		if (!(pe_flags(pe) & PAGEMAP_FLAGS__PE_COW))
+			continue;
+		if (pe_flags(pe) != PAGEMAP_FLAGS__PE_COW) {
+			pr_err("pagemap-%d.img: the run at %#" PRIx64 " has flags %#x", c->pid,
+			       pe->vaddr, pe_flags(pe));
+			return -EBADMSG;
+		}
+		if (!p || !p->mm) {
+			pr_err("pagemap-%d.img: pages at %#" PRIx64 " are shared with a parent, but "
+			       "the process has no live parent in the tree", c->pid, pe->vaddr);
+			return -EBADMSG;
+		}
+		ret = check_cow_run(c, p, pe);
+		if (ret)
+			return ret;
+		pages += pe->nr_pages;
+	}
+	*ret_pages = pages;
+	return 0;
+}
+
 /* ---- the child ---- */
 
 static int pread_full(struct rst_task *t, int fd, char *dst, uint64_t len, uint64_t off)
@@ -415,6 +707,81 @@ static int pages_from_parent(struct rst_task *t, struct rst_pages *p, uint64_t a
 		dst += n;
 		len -= n;
 	}
+	return 0;
+}
+
+/*
+ * Copy-on-write runs: we were forked after our parent filled its premapped VMAs, so we have
+ * them too, one physical page with the parent's. Each VMA of ours with PE_COW runs is replaced
+ * by the parent's premapped VMA of the same range, moved with mremap() (the pages stay
+ * shared); what of it is not a PE_COW run is dropped (our PE_PRESENT pages go in afterwards,
+ * the rest reads as zeros or the file again, as it did). Then the parent's whole reservation
+ * goes: nothing of it stays in us.
+ */
+static int cow_take_vma(struct rst_task *t, struct rst_vma *v, size_t first)
+{
+	const struct rst_vma *pv = mm_premapped_at((struct rst_task *)t->parent, v->start);
+	uint64_t len = v->end - v->start, gap = v->start;
+	void *p;
+	size_t i;
+
+	if (!pv || pv->start != v->start || pv->end != v->end)
+		return rst_task_err(t, -EINVAL, "the parent has no premapped vma %#" PRIx64 "-%#"
+				    PRIx64 " to share pages with", v->start, v->end);
+	p = mremap((void *)pv->tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)v->tmp);
+	if (p == MAP_FAILED)
+		return rst_task_err(t, -errno, "cannot take the vma at %#" PRIx64 " over from the "
+				    "parent: %m", v->start);
+	if (pv->tmp_prot != v->tmp_prot && mprotect(p, len, v->tmp_prot))
+		return rst_task_err(t, -errno, "mprotect of the vma at %#" PRIx64 ": %m", v->start);
+	for (i = first; i <= t->c->nr_pms; i++) {
+		const PagemapEntry *pe = i < t->c->nr_pms ? t->c->pms[i] : NULL;
+		uint64_t end = pe && pe->vaddr < v->end ? pe->vaddr : v->end;
+
+		if (pe && pe->vaddr < v->end && !(pe_flags(pe) & PAGEMAP_FLAGS__PE_COW))
+			continue;
+		if (end > gap && madvise((void *)(v->tmp + (gap - v->start)), end - gap,
+					 MADV_DONTNEED))
+			return rst_task_err(t, -errno, "cannot drop pages at %#" PRIx64 ": %m", gap);
+		if (end == v->end)
+			break;
+		gap = pe_end(pe);
+	}
+	return 0;
+}
+
+int pages_cow_take(struct rst_task *t)
+{
+	const struct rst_task *pt = t->parent;
+	struct rst_vma *v, *last = NULL;
+	size_t i;
+	int ret;
+
+	if (!pt)
+		return 0;
+	for (i = 0; i < t->c->nr_pms; i++) {
+		const PagemapEntry *pe = t->c->pms[i];
+
+		if (!(pe_flags(pe) & PAGEMAP_FLAGS__PE_COW))
+			continue;
+		v = mm_premapped_at(t, pe->vaddr);
+		if (!v)
+			return rst_task_err(t, -EBADMSG, "pagemap-%d.img: pages at %#" PRIx64
+					    " are in no private vma", t->c->pid, pe->vaddr);
+		if (v == last)
+			continue;
+		/* from the first run in it on */
+		while (i && t->c->pms[i - 1]->vaddr >= v->start)
+			i--;
+		ret = cow_take_vma(t, v, i);
+		if (ret)
+			return ret;
+		last = v;
+		while (i + 1 < t->c->nr_pms && t->c->pms[i + 1]->vaddr < v->end)
+			i++;
+	}
+	if (munmap((void *)pt->area, pt->premap_len + pt->rst_len))
+		return rst_task_err(t, -errno, "cannot unmap the parent's premap area: %m");
 	return 0;
 }
 

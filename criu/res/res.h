@@ -216,6 +216,8 @@ struct dump_ctx {
 
 	/* pages */
 	struct page_runs runs;		/* owned: the pages to dump, in address order */
+	struct page_runs cow;		/* owned: pages not dumped, the parent's own (pages_cow()) */
+	const struct dump_ctx *cow_parent;	/* borrowed: the parent's, dumped before; or NULL */
 	bool pagemap_scan;		/* listed with PAGEMAP_SCAN */
 	uint64_t pages_written;		/* bytes */
 
@@ -256,6 +258,8 @@ int mm_dump(struct dump_ctx *dc);			/* writes mm-PID.img */
 
 /* pages.c: which pages, then moving them through the parasite. */
 int pages_collect(struct dump_ctx *dc);
+/* Move the pages still shared copy-on-write with dc->cow_parent from dc->runs to dc->cow. */
+int pages_cow(struct dump_ctx *dc);
 int pages_dump(struct dump_ctx *dc);			/* writes pagemap-PID.img, pages-PID.img */
 
 /* task-core.c: registers and task state; the process tree entry. */
@@ -387,6 +391,7 @@ struct rst_task {
 	struct restorer_args *args;	/* in the restorer's area */
 	uint64_t thread_stacks;		/* the other threads' restorer stacks start here */
 	char *maps_buf;			/* owned: /proc/self/maps is read last, into this */
+	const struct rst_task *parent;	/* the parent's, in the memory inherited from it; or NULL */
 	char err[RESTORER_ERR_MAX];
 };
 
@@ -429,6 +434,13 @@ size_t mm_args_size(const struct rst_task *t);
 /* pages.c: read the dumped pages into the premapped VMAs (child). */
 int pages_open_parents(struct rst_ctx *c);		/* if any run is PE_PARENT */
 void pages_release_parents(struct rst_ctx *c);
+/*
+ * criu: the PE_COW runs of @c lie in private VMAs its parent @p (NULL: none) has with the
+ * same range and backing, and @p's pagemap covers them. *@ret_pages: how many pages they are.
+ */
+int pages_check_cow(const struct rst_ctx *c, const struct rst_ctx *p, uint64_t *ret_pages);
+/* Child, after mm_premap(): take the PE_COW VMAs over from the parent, drop its areas. */
+int pages_cow_take(struct rst_task *t);
 int pages_restore(struct rst_task *t);
 int pages_close(struct rst_task *t);			/* child: every pages image fd */
 
