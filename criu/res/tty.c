@@ -5,10 +5,16 @@
  * Dump: a master gives its index (fdinfo tty-index), termios (TCGETS2 on the master acts on the
  * pair), window size, lock and packet mode, the session the pty controls and its foreground
  * group. A slave whose master the task has is PTY_SLAVE; another pty slave is the caller's
- * terminal: refused unless --shell-job (SHELL_TTY). The data waiting in the pty is read (and
- * so consumed: refused with --leave-running): what the slave wrote (to_master, read from the
+ * terminal: refused unless --shell-job (SHELL_TTY); the master may be in another task of the
+ * tree. The data waiting in the pty is read: what the slave wrote (to_master, read from the
  * master) and complete input lines or raw input (to_slave, read through a new slave fd from
- * TIOCGPTPEER; a partial line in canonical mode is not readable and is lost).
+ * TIOCGPTPEER; a partial line in canonical mode is not readable and is lost); then put back
+ * with processing off, but for input in canonical mode (consumed: refused with
+ * --leave-running). A pty that is the controlling terminal of a session whose leader (another
+ * task of the tree) holds no end of it is refused.
+ * Ends held by different tasks: the first task of the tree holding an end restores the pty
+ * and hands the other ends over (files.h); a session leader taking a slave makes it its
+ * controlling terminal.
  * Restore: a master is a new /dev/ptmx; when the dumped index is free, ptmx is opened until it
  * gives that index (else the kernel's choice stands: the slave's path then differs).
  * A slave is opened from its restored master (TIOCGPTPEER), so the pair is right whatever the
@@ -240,13 +246,69 @@ static int tty_read_queued(int fd, size_t n, ProtobufCBinaryData *ret)
 	return 0;
 }
 
-/* The bytes waiting on either side of the pty of master @m (criu's copy). */
+static int write_all(int fd, const ProtobufCBinaryData *d)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < d->len) {
+		n = write(fd, d->data + off, d->len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Put the bytes read from the pty of master @m back as they were: what waits for the slave
+ * (input, already processed) written into the master with input processing, echo and
+ * signals off, what waits for the master (output, already processed) written into the slave
+ * @s with output processing off; then the termios @orig again (ICANON unchanged: the line
+ * discipline keeps its buffer). Only exact outside canonical mode (tty_dump_data()).
+ */
+static int tty_put_back(int m, int s, const struct termios2 *orig, const TtyEntry *te)
+{
+	struct termios2 quiet = *orig;
+	int q = 0, tries = 0, ret = 0;
+
+	quiet.c_lflag &= ~(ECHO | ECHONL | ISIG | IEXTEN);
+	quiet.c_iflag &= ~(ICRNL | INLCR | IGNCR | ISTRIP | IXON | IUCLC | PARMRK);
+	quiet.c_oflag &= ~OPOST;
+	if (ioctl(m, TCSETS2, &quiet) < 0)
+		return -errno;
+	if (te->to_slave.len)
+		ret = write_all(m, &te->to_slave);
+	/* the line discipline takes input in a worker: under these termios */
+	while (!ret && te->to_slave.len && ioctl(s, FIONREAD, &q) == 0 &&
+	       (size_t)q < te->to_slave.len && tries++ < PTY_SETTLE_TRIES)
+		usleep(1000);
+	if (!ret && te->to_slave.len && (size_t)q != te->to_slave.len)
+		ret = -ETIMEDOUT;
+	if (!ret && te->to_master.len)
+		ret = write_all(s, &te->to_master);
+	if (ioctl(m, TCSETS2, orig) < 0 && !ret)
+		ret = -errno;
+	return ret;
+}
+
+/*
+ * The bytes waiting on either side of the pty of master @m (criu's copy): read, then put back
+ * (so a dump that fails, or --leave-running, leaves them in place). Input waiting in canonical
+ * mode cannot be put back exactly (a partial line is not readable and would end up after the
+ * lines read, special characters would act again): then they are only read, which
+ * --leave-running refuses.
+ */
 static int tty_dump_data(struct dump_ctx *dc, const struct fd_parms *p, int m, TtyEntry *te)
 {
 	_cleanup_close_ int s = -1;
+	struct termios2 orig;
 	int qm = 0, qs = 0, ret;
+	bool canon;
 
-	if (ioctl(m, FIONREAD, &qm) < 0)
+	if (ioctl(m, FIONREAD, &qm) < 0 || ioctl(m, TCGETS2, &orig) < 0)
 		return pr_err_ret(-errno, "fd %d of task %d: FIONREAD on the pty master", p->fd,
 				  p->pid);
 	s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
@@ -254,14 +316,19 @@ static int tty_dump_data(struct dump_ctx *dc, const struct fd_parms *p, int m, T
 		qs = 0;
 	if (!qm && !qs)
 		return 0;
-	if (dc->opts->leave_running) {
-		pr_err("fd %d of task %d: pty %u has %d bytes waiting: reading them consumes them, "
-		       "not done with --leave-running", p->fd, p->pid, te->index, qm + qs);
+	canon = qs && (orig.c_lflag & ICANON);
+	if (canon && dc->opts->leave_running) {
+		pr_err("fd %d of task %d: pty %u has %d bytes of input waiting in canonical mode: "
+		       "reading them consumes them, not done with --leave-running", p->fd, p->pid,
+		       te->index, qs);
 		return -EOPNOTSUPP;
 	}
 	if (qm > PTY_DATA_MAX || qs > PTY_DATA_MAX)
 		return pr_err_ret(-E2BIG, "fd %d of task %d: pty %u holds too much data", p->fd,
 				  p->pid, te->index);
+	if (s < 0)
+		return pr_err_ret(-errno, "fd %d of task %d: cannot open the slave of pty %u",
+				  p->fd, p->pid, te->index);
 	ret = tty_read_queued(m, (size_t)qm, &te->to_master);
 	te->has_to_master = qm > 0;
 	if (!ret && qs)
@@ -269,6 +336,12 @@ static int tty_dump_data(struct dump_ctx *dc, const struct fd_parms *p, int m, T
 	te->has_to_slave = qs > 0;
 	if (ret < 0)
 		return pr_err_ret(ret, "fd %d of task %d: cannot read the pty's data", p->fd, p->pid);
+	if (!canon) {
+		ret = tty_put_back(m, s, &orig, te);
+		if (ret < 0)
+			return pr_err_ret(ret, "fd %d of task %d: cannot put the data of pty %u back",
+					  p->fd, p->pid, te->index);
+	}
 	return 0;
 }
 
@@ -489,22 +562,6 @@ static int tty_open(struct rst_files *rf, struct rst_file *f)
 	if (fd < 0)
 		return rst_task_err(rf->t, -errno, "pty %u: cannot open its slave: %m", te->index);
 	return fd;
-}
-
-static int write_all(int fd, const ProtobufCBinaryData *d)
-{
-	size_t off = 0;
-	ssize_t n;
-
-	while (off < d->len) {
-		n = write(fd, d->data + off, d->len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		off += (size_t)n;
-	}
-	return 0;
 }
 
 /* The waiting data of master @f's pty written back, then its exact termios. */
