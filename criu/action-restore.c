@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/futex.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sys/mman.h>
@@ -73,6 +74,8 @@ struct rst_tree {
 	size_t nr_shm;
 	struct timespec start;		/* CLOCK_MONOTONIC when the restore began */
 	uint64_t cow_pages;		/* pages a child takes over from its parent (PE_COW) */
+	uint32_t *group_ready;		/* shared with the tasks, one per task: its session and
+					 * group exist (futexes; child_join_group()) */
 };
 
 static int read_entries(struct img_dir *dir, enum img_kind kind, unsigned int id,
@@ -354,6 +357,8 @@ static void rst_tree_release(struct rst_tree *tr)
 	while (tr->nr_shm)
 		close(tr->shm_fds[--tr->nr_shm]);
 	free(tr->shm_fds);
+	if (tr->group_ready)
+		munmap(tr->group_ready, PAGE_ALIGN(tr->nr * sizeof(*tr->group_ready)));
 	free_msgs((void **)tr->ps, tr->nr);
 	if (tr->inv)
 		protobuf_c_message_free_unpacked(&tr->inv->base, NULL);
@@ -586,14 +591,17 @@ struct child_step {
 	int (*run)(struct rst_task *t);
 };
 
-/*
- * Before the task creates its children: what they inherit (blocked signals, session, group)
- * and its memory, premapped and filled, so that the pages they share copy-on-write with it
- * (PE_COW) are theirs too: each child takes them over (pages_cow_take()) and unmaps the rest.
- */
+/* Before the task creates its children: what they inherit (blocked signals, session, group)... */
 static const struct child_step child_steps_first[] = {
 	{ "signals",		child_signals },
 	{ "task",		core_restore_task },
+};
+
+/*
+ * ... and its memory, premapped and filled, so that the pages they share copy-on-write with it
+ * (PE_COW) are theirs too: each child takes them over (pages_cow_take()) and unmaps the rest.
+ */
+static const struct child_step child_steps_mem[] = {
 	{ "rseq",		child_rseq_off },
 	{ "vmas",		mm_list_vmas },
 	{ "restorer size",	child_size_restorer },
@@ -627,7 +635,7 @@ static __noreturn void child_failed(struct rst_task *t)
 }
 
 static __noreturn void rst_child(struct rst_tree *tr, size_t idx, const struct rst_task *parent);
-static __noreturn void zombie_child(struct rst_ctx *c);
+static __noreturn void zombie_child(struct rst_tree *tr, size_t idx);
 
 /* clone3() with the pid @pid: returns it, 0 in the child, or -errno. */
 static long clone_pid(pid_t pid)
@@ -644,6 +652,48 @@ static long clone_pid(pid_t pid)
 	return ret < 0 ? -errno : ret;
 }
 
+/* The task's session and group exist now: tasks may join the group (child_join_group()). */
+static void group_ready(struct rst_tree *tr, size_t idx)
+{
+	__atomic_store_n(&tr->group_ready[idx], 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &tr->group_ready[idx], FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+/*
+ * The recorded group of a task may be led by a task that is not its ancestor (a sibling, a
+ * nephew), maybe created after it: the task joins it once its leader made it, after creating
+ * its own children (so it never waits for a task it has to create). The children join their
+ * own groups the same way, whatever they inherited.
+ */
+static int child_join_group(struct rst_tree *tr, size_t idx, struct rst_task *t)
+{
+	struct timespec ts = { .tv_sec = RST_TIMEOUT };
+	pid_t pgid = tr->tasks[idx].ps->pgid;
+	size_t j;
+
+	if (getpgid(0) == pgid)
+		return 0;
+	for (j = 0; j < tr->nr && tr->tasks[j].pid != pgid; j++)
+		;
+	if (j == tr->nr) {
+		/* led from outside the tree: the root's group (the dump checks it is) */
+		if (pgid != (pid_t)tr->ps[0]->pgid)
+			return rst_task_err(t, -EINVAL, "process group %d has no leader in the tree",
+					    pgid);
+		pgid = getpgid(tr->tasks[0].pid);
+		if (pgid < 0 || getpgid(0) == pgid)
+			return 0;
+	}
+	while (j < tr->nr && !__atomic_load_n(&tr->group_ready[j], __ATOMIC_ACQUIRE))
+		if (syscall(SYS_futex, &tr->group_ready[j], FUTEX_WAIT, 0, &ts, NULL, 0) &&
+		    errno == ETIMEDOUT)
+			return rst_task_err(t, -ETIMEDOUT, "the leader of process group %d did not "
+					    "create it", pgid);
+	if (setpgid(0, pgid))
+		return rst_task_err(t, -errno, "cannot join process group %d: %m", pgid);
+	return 0;
+}
+
 /* The task creates its own children, which restore themselves (and their children). */
 static int child_fork_children(struct rst_tree *tr, size_t idx, struct rst_task *t)
 {
@@ -655,7 +705,7 @@ static int child_fork_children(struct rst_tree *tr, size_t idx, struct rst_task 
 			continue;
 		ret = clone_pid(tr->tasks[i].pid);
 		if (ret == 0 && is_zombie(&tr->tasks[i]))
-			zombie_child(&tr->tasks[i]);
+			zombie_child(tr, i);
 		if (ret == 0)
 			rst_child(tr, i, t);
 		if (ret > 0 && is_zombie(&tr->tasks[i])) {
@@ -697,11 +747,18 @@ static int child_fork_children(struct rst_tree *tr, size_t idx, struct rst_task 
  * A zombie: it dies at once the way it died (its comm set, its wait status reproduced) and
  * stays a zombie until its restored parent waits for it.
  */
-static __noreturn void zombie_child(struct rst_ctx *c)
+static __noreturn void zombie_child(struct rst_tree *tr, size_t idx)
 {
+	struct rst_ctx *c = &tr->tasks[idx];
 	int status = c->core->tc->exit_code;
 	sigset_t set;
 
+	/* a zombie may lead a session or a group the others are in */
+	if ((pid_t)c->ps->sid == c->pid)
+		setsid();
+	else if ((pid_t)c->ps->pgid == c->pid)
+		setpgid(0, 0);
+	group_ready(tr, idx);
 	prctl(PR_SET_NAME, c->core->tc->comm);
 	if (WIFSIGNALED(status)) {
 		signal(WTERMSIG(status), SIG_DFL);
@@ -731,7 +788,11 @@ static __noreturn void rst_child(struct rst_tree *tr, size_t idx, const struct r
 	for (i = 0; i < ARRAY_SIZE(child_steps_first); i++)
 		if (child_steps_first[i].run(&t) < 0)
 			child_failed(&t);
-	if (child_fork_children(tr, idx, &t) < 0)
+	group_ready(tr, idx);
+	for (i = 0; i < ARRAY_SIZE(child_steps_mem); i++)
+		if (child_steps_mem[i].run(&t) < 0)
+			child_failed(&t);
+	if (child_fork_children(tr, idx, &t) < 0 || child_join_group(tr, idx, &t) < 0)
 		child_failed(&t);
 	for (i = 0; i < ARRAY_SIZE(child_steps); i++)
 		if (child_steps[i].run(&t) < 0)
@@ -757,6 +818,12 @@ static int rst_fork(struct rst_tree *tr)
 
 		if (pipe2(c->status_pipe, O_CLOEXEC) || pipe2(c->go_pipe, O_CLOEXEC))
 			return pr_err_ret(-errno, "cannot create the sync pipes");
+	}
+	tr->group_ready = mmap(NULL, PAGE_ALIGN(tr->nr * sizeof(*tr->group_ready)),
+			       PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (tr->group_ready == MAP_FAILED) {
+		tr->group_ready = NULL;
+		return pr_err_ret(-errno, "cannot map the tasks' futexes");
 	}
 	/* Orphans of a failed restore come to us, to be reaped. */
 	if (tr->nr > 1 && !prctl(PR_GET_CHILD_SUBREAPER, &was, 0, 0, 0) && !was &&
