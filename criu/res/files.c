@@ -534,61 +534,76 @@ int fdinfo_dump(struct dump_ctx *dc)
 	return 0;
 }
 
-/*
- * The other tasks of the dumped tree that criu can see from this one: those dumped before it
- * (their descriptions are in dc->shared) and its descendants. *@ret_pids is malloc'ed.
- */
-int files_tree_other_tasks(struct dump_ctx *dc, pid_t **ret_pids)
+/* Add @pid to *@pids (once). Returns 0 or -ENOMEM. */
+static int pids_add(pid_t **pids, size_t *nr, size_t *cap, pid_t pid)
 {
-	pid_t *pids = NULL, *n;
-	size_t nr = 0, cap = 0, i, j;
-	char path[64], *buf, *s, *e;
-	bool seen;
+	pid_t *n;
+	size_t i;
 
-	for (i = 0; dc->shared && i <= dc->shared->nr_descs; i++) {
-		pid_t pid = i < dc->shared->nr_descs ? dc->shared->descs[i].pid : 0;
-
-		for (j = 0, seen = pid == dc->pid || !pid; j < nr && !seen; j++)
-			seen = pids[j] == pid;
-		if (seen)
-			continue;
-		if (nr == cap) {
-			cap = cap ? cap * 2 : 16;
-			n = realloc(pids, cap * sizeof(*pids));
-			if (!n) {
-				free(pids);
-				return -ENOMEM;
-			}
-			pids = n;
-		}
-		pids[nr++] = pid;
+	for (i = 0; i < *nr; i++)
+		if ((*pids)[i] == pid)
+			return 0;
+	if (*nr == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		n = realloc(*pids, *cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		*pids = n;
 	}
-	/* descendants, breadth first: the children of dc->pid, then theirs */
-	for (i = 0, j = nr; i == 0 || j < nr; i++) {
-		pid_t parent = i == 0 ? dc->pid : pids[j++];
+	(*pids)[(*nr)++] = pid;
+	return 0;
+}
 
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", parent, parent);
+/* Add the descendants of (*@pids)[@from..] to *@pids, breadth first. */
+static int pids_add_descendants(pid_t **pids, size_t *nr, size_t *cap, size_t from)
+{
+	char path[64], *buf, *s, *e;
+	int ret = 0;
+	size_t j;
+
+	for (j = from; j < *nr && !ret; j++) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (*pids)[j], (*pids)[j]);
 		if (proc_read_file(path, &buf) < 0)
 			continue;
-		for (s = buf; *s; s = e) {
+		for (s = buf; *s && !ret; s = e) {
 			long v = strtol(s, &e, 10);
 
 			if (e == s)
 				break;
-			if (nr == cap) {
-				cap = cap ? cap * 2 : 16;
-				n = realloc(pids, cap * sizeof(*pids));
-				if (!n) {
-					free(buf);
-					free(pids);
-					return -ENOMEM;
-				}
-				pids = n;
-			}
-			pids[nr++] = (pid_t)v;
+			ret = pids_add(pids, nr, cap, (pid_t)v);
 		}
 		free(buf);
 	}
+	return ret;
+}
+
+/*
+ * The other tasks of the dumped tree that criu can see from this one: those dumped before it
+ * (their descriptions are in dc->shared), the descendants of the first of them (the root,
+ * dumped first: so siblings too) and its own descendants. *@ret_pids is malloc'ed.
+ */
+int files_tree_other_tasks(struct dump_ctx *dc, pid_t **ret_pids)
+{
+	pid_t *pids = NULL;
+	size_t nr = 0, cap = 0, i, from;
+	int ret = 0;
+
+	for (i = 0; dc->shared && i < dc->shared->nr_descs && !ret; i++)
+		ret = pids_add(&pids, &nr, &cap, dc->shared->descs[i].pid);
+	if (!ret && nr)
+		ret = pids_add_descendants(&pids, &nr, &cap, 0);
+	from = nr;
+	if (!ret)
+		ret = pids_add(&pids, &nr, &cap, dc->pid);
+	if (!ret && nr > from)	/* not a descendant of the tasks before it: the root */
+		ret = pids_add_descendants(&pids, &nr, &cap, from);
+	if (ret < 0) {
+		free(pids);
+		return ret;
+	}
+	for (i = 0; i < nr; i++)
+		if (pids[i] == dc->pid)
+			pids[i] = pids[--nr];
 	*ret_pids = pids;
 	return (int)nr;
 }
