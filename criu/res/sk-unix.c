@@ -6,11 +6,14 @@
  * receive queue, peeked message by message with SO_PEEK_OFF (MSG_PEEK: nothing is consumed,
  * datagram and seqpacket boundaries are kept; the offset is put back afterwards). Files in
  * flight (SCM_RIGHTS) come to criu with the peek: one the task has open gets its entry's id,
- * a regular file gets a REG entry of its own, anything else is refused. A socket connected to
- * a socket outside the task is refused, but for a datagram socket connected to a bound name
- * with --ext-unix-sk. Connections queued on a listener whose client already sent data can only
- * be read by accepting them: criu accepts them from its copy of the listener while writing the
- * images (refused with --leave-running, which must leave the task untouched).
+ * a regular file gets a REG entry of its own, one of a task dumped before gets that task's
+ * entry, anything else is refused. A socket connected to a socket outside the dumped tree is
+ * refused, but for a datagram socket connected to a bound name with --ext-unix-sk; peers,
+ * queued clients and listeners in other tasks of the tree are fine (sock_diag names the peer
+ * inode, found among the tree's fds). Connections queued on a listener whose client already
+ * sent data can only be read by accepting them: criu accepts them from its copy of the
+ * listener while writing the images (refused with --leave-running, which must leave the task
+ * untouched: an accepted connection cannot be queued again).
  *
  * Restore, in the task: the first unix entry's .prepare creates every unix socket of the task
  * (kept above the task's fds): mutual peers with socketpair() (an accepted socket whose
@@ -18,9 +21,13 @@
  * sockets bind() the same name (a socket file left by the dumped socket is removed first),
  * listeners listen() with the same backlog and get their queued connections by connect()s in
  * the same order; a socket whose peer was closed gets a temporary peer that sends its data
- * and is closed. Out-of-band data, relative names, unix sockets in flight that the task does
- * not hold and peers in other tasks of the tree are refused at dump time. The first unix entry's .post_open refills every receive queue from the peer
- * side, message by message with the files in flight, and applies the shutdown states.
+ * and is closed. Out-of-band data, relative names and unix sockets in flight that the task does
+ * not hold are refused at dump time. The first unix entry's .post_open refills every receive
+ * queue from the peer side, message by message with the files in flight, and applies the
+ * shutdown states.
+ * Across tasks (.linked, files.h): a socket, its peer, a listener, the clients queued on it and
+ * the sockets accepted from it are restored together by the first task of the tree holding
+ * one of them, exactly as if it held them all; the other tasks take theirs from it.
  * Messages received by a bound datagram socket are resent from a temporary unbound socket: the
  * sender's address is not kept.
  */
