@@ -1233,7 +1233,8 @@ static int files_post_open(struct rst_files *rf)
 	for (i = 0; i < rf->nr; i++) {
 		struct rst_file *f = &rf->f[i];
 
-		if ((!f->used && !f->take_from) || !f->ops->post_open)
+		/* kinds with .linked also see the ends they took (handed over or from an owner) */
+		if (!f->ops->post_open || (!f->used && !(f->ops->linked && f->fd >= 0)))
 			continue;
 		ret = f->ops->post_open(rf, f);
 		if (ret < 0)

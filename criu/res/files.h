@@ -90,8 +90,9 @@ struct res_ops {
 	/* Task: a new fd on the open file description of @f (any number, files.c moves it). */
 	int (*open)(struct rst_files *rf, struct rst_file *f);
 	/*
-	 * Task: once every descriptor is in place (data refills, watches...). May be NULL. Also
-	 * called for entries taken from their creator (f->take_from, not f->used).
+	 * Task: once every descriptor is in place (data refills, watches...). May be NULL. For
+	 * kinds with .linked, also called for entries the task took from another task (from
+	 * their creator, f->take_from, or their owner: f->fd >= 0, not f->used).
 	 */
 	int (*post_open)(struct rst_files *rf, struct rst_file *f);
 	/*
