@@ -681,8 +681,7 @@ static int tty_post_open_taken(struct rst_files *rf, struct rst_file *f)
 		o = &rf->f[i];
 		if (o == f)
 			break;
-		if ((o->used || o->take_from) && o->fd >= 0 && tty(o) &&
-		    tty(o)->index == te->index)
+		if (o->fd >= 0 && tty(o) && tty(o)->index == te->index)
 			return 0;
 	}
 	return tty_restore_ctty(rf, mte, -1, f->fd);
