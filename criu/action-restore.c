@@ -700,7 +700,8 @@ static int child_fork_children(struct rst_tree *tr, size_t idx, struct rst_task 
 	size_t i;
 	long ret;
 
-	for (i = idx + 1; i < tr->nr; i++) {
+	ret = pages_cow_hide(t, tr->tasks, tr->nr, true);
+	for (i = idx + 1; i < tr->nr && !ret; i++) {
 		if ((pid_t)tr->tasks[i].ps->ppid != tr->tasks[idx].pid)
 			continue;
 		ret = clone_pid(tr->tasks[i].pid);
@@ -724,7 +725,12 @@ static int child_fork_children(struct rst_tree *tr, size_t idx, struct rst_task 
 		if (ret < 0)
 			return rst_task_err(t, ret, "cannot create pid %d: %s", tr->tasks[i].pid,
 					    strerror(-ret));
+		ret = 0;
 	}
+	if (!ret)
+		ret = pages_cow_hide(t, tr->tasks, tr->nr, false);
+	if (ret)
+		return ret;
 	/* Every pipe end but our own two: a task that dies must leave EOF behind it. */
 	for (i = 0; i < tr->nr; i++) {
 		struct rst_ctx *o = &tr->tasks[i];

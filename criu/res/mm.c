@@ -502,12 +502,12 @@ static int cmp_range(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* Our mappings and the task's, sorted, into *@ret (malloc'ed); returns their number. */
+/* Our mappings and the task's, sorted and merged, into *@ret (malloc'ed); returns how many. */
 static int mm_busy_ranges(struct rst_task *t, struct rst_range **ret)
 {
 	const MmEntry *mm = t->c->mm;
 	_cleanup_free_ char *line = NULL;
-	size_t n = 0, cap = mm->n_vmas + 256, len = 0, i;
+	size_t n = 0, cap = mm->n_vmas + 256, len = 0, i, m;
 	struct rst_range *b, *nb;
 	unsigned long s, e;
 	FILE *f;
@@ -521,17 +521,19 @@ static int mm_busy_ranges(struct rst_task *t, struct rst_range **ret)
 		return rst_task_err(t, -ENOMEM, "cannot read /proc/self/maps");
 	}
 	while (getline(&line, &len, f) > 0 && sscanf(line, "%lx-%lx", &s, &e) == 2) {
-		if (n + mm->n_vmas == cap) {
+		if (n + mm->n_vmas + 2 > cap) {
 			nb = realloc(b, (cap *= 2) * sizeof(*b));
-			if (!nb)
+			if (!nb) {
+				cap = 0;
 				break;
+			}
 			b = nb;
 		}
 		b[n].start = s;
 		b[n++].end = e;
 	}
 	fclose(f);
-	if (n + mm->n_vmas > cap) {
+	if (!cap) {
 		free(b);
 		return rst_task_err(t, -ENOMEM, "out of memory");
 	}
@@ -539,9 +541,21 @@ static int mm_busy_ranges(struct rst_task *t, struct rst_range **ret)
 		b[n].start = mm->vmas[i]->start;
 		b[n++].end = mm->vmas[i]->end;
 	}
+	/* the parent's reservation, whose VMAs we did not all inherit (pages_cow_hide()) */
+	if (t->parent) {
+		b[n].start = t->parent->area;
+		b[n++].end = t->parent->area + t->parent->premap_len + t->parent->rst_len;
+	}
 	qsort(b, n, sizeof(*b), cmp_range);
+	/* merged where they overlap: the task's VMAs and the parent's area overlap ours */
+	for (i = 1, m = n ? 1 : 0; i < n; i++) {
+		if (b[i].start <= b[m - 1].end)
+			b[m - 1].end = max(b[m - 1].end, b[i].end);
+		else
+			b[m++] = b[i];
+	}
 	*ret = b;
-	return n;
+	return m;
 }
 
 /* A free place for @size bytes (plus guard pages) that is neither ours nor the task's. */

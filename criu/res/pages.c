@@ -33,6 +33,7 @@
 #include "images/mm.pb-c.h"
 #include "images/regfile.pb-c.h"
 #include "images/pagemap.pb-c.h"
+#include "images/pstree.pb-c.h"
 
 /* ================================= dump side ================================= */
 
@@ -782,6 +783,58 @@ int pages_cow_take(struct rst_task *t)
 	}
 	if (munmap((void *)pt->area, pt->premap_len + pt->rst_len))
 		return rst_task_err(t, -errno, "cannot unmap the parent's premap area: %m");
+	return 0;
+}
+
+/* Has @k a PE_COW run in [start, end)? */
+static bool has_cow_in(const struct rst_ctx *k, uint64_t start, uint64_t end)
+{
+	size_t lo = 0, hi = k->nr_pms, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (pe_end(k->pms[mid]) <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < k->nr_pms && k->pms[lo]->vaddr < end; lo++)
+		if (pe_flags(k->pms[lo]) & PAGEMAP_FLAGS__PE_COW)
+			return true;
+	return false;
+}
+
+/*
+ * Around the creation of our children: the premapped VMAs none of them takes over are kept out
+ * of them (MADV_DONTFORK; fork() then copies no page table of them and the child has less to
+ * unmap), and get their own advice back afterwards.
+ */
+int pages_cow_hide(struct rst_task *t, const struct rst_ctx *tasks, size_t nr, bool hide)
+{
+	const MmEntry *mm = t->c->mm;
+	struct rst_vma *r = t->vmas;
+	size_t i, k;
+
+	for (i = 0; i < mm->n_vmas; i++) {
+		const VmaEntry *v = mm->vmas[i];
+		struct rst_vma *cur;
+
+		if (t->c->kinds[i] == RV_VDSO || t->c->kinds[i] == RV_SKIP)
+			continue;
+		cur = r++;
+		if (t->c->kinds[i] != RV_PREMAP || !cur->tmp ||
+		    (v->has_madv && (v->madv & (1ULL << MADV_DONTFORK))))
+			continue;
+		for (k = 0; k < nr; k++)
+			if ((pid_t)tasks[k].ps->ppid == t->c->pid && tasks[k].mm &&
+			    has_cow_in(&tasks[k], v->start, v->end))
+				break;
+		if (k < nr)
+			continue;
+		if (madvise((void *)cur->tmp, v->end - v->start, hide ? MADV_DONTFORK : MADV_DOFORK))
+			return rst_task_err(t, -errno, "madvise(%s) of the vma at %#" PRIx64 ": %m",
+					    hide ? "MADV_DONTFORK" : "MADV_DOFORK", v->start);
+	}
 	return 0;
 }
 

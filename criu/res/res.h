@@ -441,6 +441,8 @@ void pages_release_parents(struct rst_ctx *c);
 int pages_check_cow(const struct rst_ctx *c, const struct rst_ctx *p, uint64_t *ret_pages);
 /* Child, after mm_premap(): take the PE_COW VMAs over from the parent, drop its areas. */
 int pages_cow_take(struct rst_task *t);
+/* Child: keep the premapped VMAs no child (of @tasks, @nr) takes over out of them, or not. */
+int pages_cow_hide(struct rst_task *t, const struct rst_ctx *tasks, size_t nr, bool hide);
 int pages_restore(struct rst_task *t);
 int pages_close(struct rst_task *t);			/* child: every pages image fd */
 
