@@ -1,12 +1,13 @@
 /*
- * criu restore -D DIR: bring back one single-threaded process from its image set.
+ * criu restore -D DIR: bring back a process tree from its image set.
  *
- * criu reads and checks every image first, then clone3()s the task with its recorded PID. The
- * child (still running criu's code) opens the task's files, premaps its private memory at a
- * temporary place and reads the dumped pages straight into it, prepares the restorer's args and
- * jumps into the restorer blob (criu/pie/restorer.c), which replaces criu's address space with
- * the task's and returns into the task with rt_sigreturn. criu follows that last step with ptrace
- * and unmaps the blob, so nothing of criu remains in the task.
+ * criu reads and checks every image first, then clone3()s the root with its recorded PID. Each
+ * task (still running criu's code) sets its session and group, premaps its private memory at a
+ * temporary place and reads the dumped pages straight into it, then creates its own children
+ * (which so inherit the pages they share copy-on-write with it), opens its files, prepares the
+ * restorer's args and jumps into the restorer blob (criu/pie/restorer.c), which replaces criu's
+ * address space with the task's and returns into the task with rt_sigreturn. criu follows that
+ * last step with ptrace and unmaps the blob, so nothing of criu remains in the task.
  *
  * Errors in the child before the point of no return travel back to criu over the status pipe as
  * text; criu logs them, reaps the child and fails.
