@@ -75,6 +75,7 @@ struct rst_tree {
 	size_t nr_shm;
 	struct timespec start;		/* CLOCK_MONOTONIC when the restore began */
 	uint64_t cow_pages;		/* pages a child takes over from its parent (PE_COW) */
+	bool *cow_kids;			/* owned, per task: a child of it has PE_COW runs */
 	uint32_t *group_ready;		/* shared with the tasks, one per task: its session and
 					 * group exist (futexes; child_join_group()) */
 };
@@ -355,6 +356,7 @@ static void rst_tree_release(struct rst_tree *tr)
 		rst_ctx_release(&tr->tasks[i]);
 	}
 	free(tr->tasks);
+	free(tr->cow_kids);
 	while (tr->nr_shm)
 		close(tr->shm_fds[--tr->nr_shm]);
 	free(tr->shm_fds);
@@ -406,6 +408,7 @@ static int check_cow(struct rst_tree *tr, size_t i)
 	pr_info("pid %d: %" PRIu64 " pages stay shared copy-on-write with its parent %d", c->pid,
 		pages, p->pid);
 	tr->cow_pages += pages;
+	tr->cow_kids[p - tr->tasks] = true;
 	return 0;
 }
 
@@ -413,6 +416,10 @@ static int check_images(struct rst_tree *tr)
 {
 	size_t i;
 	int ret = 0;
+
+	tr->cow_kids = calloc(tr->nr, sizeof(*tr->cow_kids));
+	if (!tr->cow_kids)
+		return -ENOMEM;
 
 	for (i = 0; !ret && i < tr->nr; i++) {
 		struct rst_ctx *c = &tr->tasks[i];
@@ -599,8 +606,9 @@ static const struct child_step child_steps_first[] = {
 };
 
 /*
- * ... and its memory, premapped and filled, so that the pages they share copy-on-write with it
- * (PE_COW) are theirs too: each child takes them over (pages_cow_take()) and unmaps the rest.
+ * ... and, if they share pages copy-on-write with it (PE_COW), its memory, premapped and filled,
+ * so that those pages are theirs too: each child takes them over (pages_cow_take()) and unmaps
+ * the rest. Children that share nothing are created before, to restore alongside it.
  */
 static const struct child_step child_steps_mem[] = {
 	{ "rseq",		child_rseq_off },
@@ -695,13 +703,17 @@ static int child_join_group(struct rst_tree *tr, size_t idx, struct rst_task *t)
 	return 0;
 }
 
-/* The task creates its own children, which restore themselves (and their children). */
-static int child_fork_children(struct rst_tree *tr, size_t idx, struct rst_task *t)
+/*
+ * The task creates its own children, which restore themselves (and their children). @mem: its
+ * memory is in place, and they inherit what of it they share.
+ */
+static int child_fork_children(struct rst_tree *tr, size_t idx, struct rst_task *t, bool mem)
 {
 	size_t i;
-	long ret;
+	long ret = 0;
 
-	ret = pages_cow_hide(t, tr->tasks, tr->nr, true);
+	if (mem)
+		ret = pages_cow_hide(t, tr->tasks, tr->nr, true);
 	for (i = idx + 1; i < tr->nr && !ret; i++) {
 		if ((pid_t)tr->tasks[i].ps->ppid != tr->tasks[idx].pid)
 			continue;
@@ -709,7 +721,7 @@ static int child_fork_children(struct rst_tree *tr, size_t idx, struct rst_task 
 		if (ret == 0 && is_zombie(&tr->tasks[i]))
 			zombie_child(tr, i);
 		if (ret == 0)
-			rst_child(tr, i, t);
+			rst_child(tr, i, mem ? t : NULL);
 		if (ret > 0 && is_zombie(&tr->tasks[i])) {
 			siginfo_t si;
 			struct timespec now = { 0, 0 };
@@ -728,7 +740,7 @@ static int child_fork_children(struct rst_tree *tr, size_t idx, struct rst_task 
 					    strerror(-ret));
 		ret = 0;
 	}
-	if (!ret)
+	if (!ret && mem)
 		ret = pages_cow_hide(t, tr->tasks, tr->nr, false);
 	if (ret)
 		return ret;
@@ -796,10 +808,14 @@ static __noreturn void rst_child(struct rst_tree *tr, size_t idx, const struct r
 		if (child_steps_first[i].run(&t) < 0)
 			child_failed(&t);
 	group_ready(tr, idx);
+	if (!tr->cow_kids[idx] && child_fork_children(tr, idx, &t, false) < 0)
+		child_failed(&t);
 	for (i = 0; i < ARRAY_SIZE(child_steps_mem); i++)
 		if (child_steps_mem[i].run(&t) < 0)
 			child_failed(&t);
-	if (child_fork_children(tr, idx, &t) < 0 || child_join_group(tr, idx, &t) < 0)
+	if (tr->cow_kids[idx] && child_fork_children(tr, idx, &t, true) < 0)
+		child_failed(&t);
+	if (child_join_group(tr, idx, &t) < 0)
 		child_failed(&t);
 	for (i = 0; i < ARRAY_SIZE(child_steps); i++)
 		if (child_steps[i].run(&t) < 0)

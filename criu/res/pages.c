@@ -264,6 +264,7 @@ int pages_cow(struct dump_ctx *dc)
 	struct page_runs keep = { 0 }, cow = { 0 }, shared = { 0 };
 	struct cow_pair cp;
 	size_t i, v = 0;
+	bool looked = false;
 	int ret;
 
 	if (!dc->cow_parent || !dc->runs.nr)
@@ -280,14 +281,16 @@ int pages_cow(struct dump_ctx *dc)
 		while (v < dc->vmas.nr && dc->vmas.v[v].end <= r->start)
 			v++;
 		shared.nr = shared.sealed = 0;
-		if (v < dc->vmas.nr && dc->vmas.v[v].start <= r->start && cow_vma_ok(dc, v))
+		if (v < dc->vmas.nr && dc->vmas.v[v].start <= r->start && cow_vma_ok(dc, v)) {
 			ret = cow_find_shared(&cp, r->start, r->end, &shared);
+			looked = true;
+		}
 		if (ret >= 0)
 			ret = cow_split_run(dc, r, &shared, &keep, &cow);
 		page_runs_seal(&keep);
 		page_runs_seal(&cow);
 	}
-	if (ret >= 0 && !cp.seen_pfn)
+	if (ret >= 0 && looked && !cp.seen_pfn)
 		ret = -EPERM;
 	cow_close(&cp);
 	page_runs_release(&shared);
