@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include "common/cleanup.h"
 #include "common/page.h"
@@ -81,7 +82,8 @@ int parasite_dump_misc(struct compel_ctl *ctl, struct parasite_misc *ret_misc)
 
 struct page_pipes {
 	int rfd[PARASITE_MAX_PAGE_PIPES];
-	int wfd[PARASITE_MAX_PAGE_PIPES];	/* closed once the parasite has them */
+	int wfd[PARASITE_MAX_PAGE_PIPES + 1];	/* + the parasite's credit end; closed once sent */
+	int credit;				/* our end of the credit socket */
 	unsigned int nr;
 	size_t cap;
 };
@@ -102,6 +104,11 @@ static long pipe_max_size(void)
 
 static void page_pipes_release(struct page_pipes *pp)
 {
+	if (pp->credit >= 0)
+		close(pp->credit);
+	if (pp->wfd[pp->nr] >= 0)
+		close(pp->wfd[pp->nr]);
+	pp->credit = pp->wfd[pp->nr] = -1;
 	while (pp->nr) {
 		pp->nr--;
 		close(pp->rfd[pp->nr]);
@@ -117,6 +124,7 @@ static int page_pipes_init(struct page_pipes *pp)
 
 	pp->nr = 0;
 	pp->cap = SIZE_MAX;
+	pp->credit = pp->wfd[0] = -1;
 	while (pp->nr < NR_PAGE_PIPES) {
 		if (pipe2(p, O_CLOEXEC)) {
 			if (pp->nr)
@@ -126,6 +134,7 @@ static int page_pipes_init(struct page_pipes *pp)
 		pp->rfd[pp->nr] = p[0];
 		pp->wfd[pp->nr] = p[1];
 		pp->nr++;
+		pp->wfd[pp->nr] = -1;
 		for (sz = max; sz >= PIPE_MIN_SIZE; sz /= 2)
 			if (fcntl(p[1], F_SETPIPE_SZ, (int)sz) >= 0)
 				break;
@@ -136,11 +145,36 @@ static int page_pipes_init(struct page_pipes *pp)
 		}
 		pp->cap = min(pp->cap, (size_t)sz & PAGE_MASK);
 	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p)) {
+		sz = -errno;
+		page_pipes_release(pp);
+		return (int)sz;
+	}
+	pp->credit = p[0];
+	pp->wfd[pp->nr] = p[1];
 	return 0;
 }
 
-/* Hand the write ends to the parasite, then close ours: a parasite that fails closes its own
- * and our reads see EOF instead of blocking. */
+/*
+ * Tell the parasite that the pipe of the batch we just drained is free (see SET_PAGE_PIPES).
+ * A parasite that closed its end (done with its last command, or failed: then our reads see
+ * EOF) needs no credit: EPIPE is no error here, and raises no SIGPIPE.
+ */
+static int page_pipes_credit(struct page_pipes *pp)
+{
+	char c = 0;
+
+	while (send(pp->credit, &c, 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		if (errno == EPIPE || errno == ECONNRESET)
+			return 0;
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Hand the write ends and the credit socket's other end to the parasite, then close ours: a
+ * parasite that fails closes its own and our reads see EOF instead of blocking. */
 static int page_pipes_send(struct compel_ctl *ctl, struct page_pipes *pp)
 {
 	struct parasite_page_pipes *a = compel_args(ctl);
@@ -151,10 +185,10 @@ static int page_pipes_send(struct compel_ctl *ctl, struct page_pipes *pp)
 	a->pad = 0;
 	ret = compel_rpc_call(ctl, PARASITE_CMD_SET_PAGE_PIPES);
 	if (!ret)
-		ret = compel_send_fds(ctl, pp->wfd, pp->nr);
+		ret = compel_send_fds(ctl, pp->wfd, pp->nr + 1);
 	if (!ret)
 		ret = compel_rpc_sync(ctl, PARASITE_CMD_SET_PAGE_PIPES);
-	for (i = 0; i < pp->nr; i++) {
+	for (i = 0; i <= pp->nr; i++) {
 		close(pp->wfd[i]);
 		pp->wfd[i] = -1;
 	}
@@ -190,6 +224,8 @@ static void discard_batches(struct page_pipes *pp, unsigned int k, size_t len, u
 	if (null_fd < 0)
 		return;
 	while (!drain_pipe(pp->rfd[k % pp->nr], null_fd, &len) && left) {
+		if (page_pipes_credit(pp))
+			return;
 		len = min(left, (uint64_t)pp->cap);
 		left -= len;
 		k++;
@@ -239,6 +275,8 @@ static int dump_pages_cmd(struct compel_ctl *ctl, struct page_pipes *pp, uint64_
 		len = min(left, (uint64_t)pp->cap);
 		left -= len;
 		ret = drain_pipe(pp->rfd[k % pp->nr], out_fd, &len);
+		if (!ret)
+			ret = page_pipes_credit(pp);
 		if (ret)
 			break;
 	}

@@ -13,9 +13,12 @@
 #define P_EIO			5
 #define P_EBADF			9
 #define P_UIO_MAXIOV		1024
+#define P_EPIPE			32
 
 static int page_pipes[PARASITE_MAX_PAGE_PIPES];
 static uint32_t nr_page_pipes;
+static int credit_fd = -1;		/* our end of the credit socket, see SET_PAGE_PIPES */
+static uint32_t free_pipes;		/* page pipes we may fill without a credit */
 
 static int dump_misc(struct parasite_misc *m)
 {
@@ -59,21 +62,51 @@ static void close_page_pipes(void)
 {
 	while (nr_page_pipes)
 		sys_close(page_pipes[--nr_page_pipes]);
+	if (credit_fd >= 0)
+		sys_close(credit_fd);
+	credit_fd = -1;
+	free_pipes = 0;
 }
 
 static int set_page_pipes(struct parasite_page_pipes *a)
 {
+	int fds[PARASITE_MAX_PAGE_PIPES + 1];
+	uint32_t i;
 	int ret;
 
 	close_page_pipes();
 	if (!a->nr_pipes || a->nr_pipes > PARASITE_MAX_PAGE_PIPES)
 		return -P_EINVAL;
-	ret = std_recv_fds(std_ctl_sock(), page_pipes, a->nr_pipes);
+	ret = std_recv_fds(std_ctl_sock(), fds, a->nr_pipes + 1);
 	if (ret) {
 		pie_err("cannot receive %u page pipes: %d", a->nr_pipes, ret);
 		return ret;
 	}
-	nr_page_pipes = a->nr_pipes;
+	for (i = 0; i < a->nr_pipes; i++)
+		page_pipes[i] = fds[i];
+	credit_fd = fds[a->nr_pipes];
+	nr_page_pipes = free_pipes = a->nr_pipes;
+	return 0;
+}
+
+/* A free page pipe for the next batch: sleep on the credit socket until the host has drained one
+ * (never on the page pipe's mutex, held by the host's splice while it copies). */
+static int take_pipe(void)
+{
+	char buf[PARASITE_MAX_PAGE_PIPES];
+	long r;
+
+	while (!free_pipes) {
+		r = sys_read(credit_fd, buf, sizeof(buf));
+		if (r == -4)	/* EINTR */
+			continue;
+		if (r <= 0) {
+			pie_err("no page pipe credit from the host: %ld", r);
+			return r ? (int)r : -P_EPIPE;
+		}
+		free_pipes += (uint32_t)r;
+	}
+	free_pipes--;
 	return 0;
 }
 
@@ -121,7 +154,6 @@ static int splice_batch(int fd, struct parasite_iov **pos, struct parasite_iov *
 	return 0;
 }
 
-#define P_EPIPE			32
 #define P_SIGPIPE_BIT		(1ULL << (13 - 1))
 
 static bool sigpipe_pending(void)
@@ -144,7 +176,7 @@ static void sigpipe_take(void)
 	__SC(__NR_rt_sigtimedwait, (long)&set, 0, (long)&zero, 8, 0, 0);
 }
 
-/* See PARASITE_CMD_DUMP_PAGES: batch k into pipe k % nr_page_pipes, blocking. */
+/* See PARASITE_CMD_DUMP_PAGES: batch k into pipe k % nr_page_pipes once it is free. */
 static int dump_pages(struct parasite_dump_pages *a)
 {
 	struct parasite_iov *iov = a->iovs, *end = a->iovs + a->nr_iovs;
@@ -162,7 +194,9 @@ static int dump_pages(struct parasite_dump_pages *a)
 		left += iov[i].len;
 	for (k = 0; !ret && left; k++) {
 		len = left < a->batch_bytes ? left : a->batch_bytes;
-		ret = splice_batch(page_pipes[k % nr_page_pipes], &iov, end, len);
+		ret = take_pipe();
+		if (!ret)
+			ret = splice_batch(page_pipes[k % nr_page_pipes], &iov, end, len);
 		if (!ret) {
 			a->bytes += len;
 			left -= len;

@@ -8,14 +8,14 @@
 
 #include <stdint.h>
 
-#define PARASITE_PROTO_VERSION	2
+#define PARASITE_PROTO_VERSION	3
 
 /* The first command number free for compel's users (COMPEL_USER_CMD_BASE). */
 #define PARASITE_CMD_BASE	64
 
 enum parasite_cmd {
 	PARASITE_CMD_DUMP_MISC = PARASITE_CMD_BASE,	/* args: struct parasite_misc (out) */
-	PARASITE_CMD_SET_PAGE_PIPES,	/* args: struct parasite_page_pipes; the write ends follow */
+	PARASITE_CMD_SET_PAGE_PIPES,	/* args: struct parasite_page_pipes; the fds follow */
 	PARASITE_CMD_DUMP_PAGES,	/* args: struct parasite_dump_pages */
 	PARASITE_CMD_DRAIN_FDS,		/* args: struct parasite_drain_fds; the fds follow */
 	PARASITE_CMD__MAX,
@@ -46,9 +46,16 @@ struct parasite_iov {
 _Static_assert(sizeof(struct parasite_iov) == 16, "parasite ABI changed");
 
 /*
- * PARASITE_CMD_SET_PAGE_PIPES: the write ends of nr_pipes pipes follow in one SCM_RIGHTS
- * message; they replace any earlier ones. Each pipe holds at least the batch_bytes of
- * struct parasite_dump_pages.
+ * PARASITE_CMD_SET_PAGE_PIPES: the write ends of nr_pipes pipes, then the parasite's end of a
+ * stream socketpair (the credit socket), follow in one SCM_RIGHTS message; they replace any
+ * earlier ones. Each page pipe holds at least the batch_bytes of struct parasite_dump_pages.
+ *
+ * The credit socket keeps the parasite off a page pipe the host is draining: the host's splice
+ * holds the pipe's mutex for the whole copy into the image, and a vmsplice into that pipe would
+ * spin on the mutex all that time (a whole vCPU lost per batch). So all page pipes start free;
+ * the parasite takes one free pipe per batch, and once none is left it reads (sleeping) from
+ * the credit socket, where the host writes one byte per batch it has fully drained. A read that
+ * sees EOF (the host is gone) fails the command.
  */
 #define PARASITE_MAX_PAGE_PIPES	8
 struct parasite_page_pipes {
@@ -64,9 +71,11 @@ enum parasite_pages_flags {
 /*
  * PARASITE_CMD_DUMP_PAGES: vmsplice iovs[0..nr_iovs) in order into the page pipes, cut into
  * batches of batch_bytes (the last one may be shorter): batch k goes into pipe k % nr_pipes.
- * The parasite blocks while a pipe is full; the host, having sent the command without waiting,
- * drains batch after batch in the same order (so nr_pipes batches are in flight), then takes
- * the reply. On failure the parasite closes all page pipes first: the host's reads see EOF.
+ * Before each batch the parasite takes a free pipe, waiting for a credit once none is left (see
+ * SET_PAGE_PIPES); the host, having sent the command without waiting, drains batch after batch
+ * in the same order and writes a credit after each (so nr_pipes batches are in flight), then
+ * takes the reply. Credits not taken carry over to the next command. On failure the parasite
+ * closes all page pipes first: the host's reads see EOF.
  */
 struct parasite_dump_pages {
 	uint32_t nr_iovs;
