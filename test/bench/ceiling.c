@@ -1,7 +1,11 @@
 /*
  * The machine's ceilings for dump and restore, printed as seconds:
- *   ceiling write PATH MIB   write MIB MiB (from a hot 4 MiB buffer) into the new file PATH,
- *                            fsync'ed, as dump writes its pages (PATH in /dev/shm)
+ *   ceiling write PATH MIB [HOW]
+ *                            write MIB MiB into the new file PATH, fsync'ed, as dump writes
+ *                            its pages (PATH in /dev/shm); HOW: "hot" (from one 4 MiB buffer
+ *                            in the caches, the default) or "cold" (from MIB MiB of anonymous
+ *                            memory touched before the clock starts, as dump reads the task's
+ *                            memory: each source byte comes from RAM once)
  *   ceiling fill MIB [HOW]   map MIB MiB of fresh anonymous memory and write every byte, as
  *                            restore must fault in and fill every page; HOW: "touch" (fault
  *                            page by page while writing, the default) or "populate" (fault
@@ -12,6 +16,7 @@
  *                            our mapping, which costs a shadow fault per page here)
  */
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,16 +39,33 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int write_file(const char *path, size_t len)
+/*
+ * Write @len bytes into the new file @path, 4 MiB per write(): "hot" from one 4 MiB buffer
+ * (in the caches), "cold" from @len bytes of anonymous memory touched page by page before the
+ * clock starts (as a dumped task's memory: every source byte comes from RAM once).
+ */
+static int write_file(const char *path, size_t len, const char *how)
 {
-	unsigned char *buf = malloc(CHUNK);
-	size_t done = 0;
+	bool cold = !strcmp(how, "cold");
+	unsigned char *buf;
+	size_t done = 0, off;
 	double t0;
 	int fd;
 
-	if (!buf)
-		return 1;
-	memset(buf, 0x5a, CHUNK);
+	if (cold) {
+		buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (buf == MAP_FAILED) {
+			perror("mmap");
+			return 1;
+		}
+		for (off = 0; off < len; off += 4096)
+			memset(buf + off, (int)(off >> 12) | 1, 4096);
+	} else {
+		buf = malloc(CHUNK);
+		if (!buf)
+			return 1;
+		memset(buf, 0x5a, CHUNK);
+	}
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0) {
 		perror(path);
@@ -51,7 +73,7 @@ static int write_file(const char *path, size_t len)
 	}
 	t0 = now();
 	while (done < len) {
-		ssize_t n = write(fd, buf, len - done < CHUNK ? len - done : CHUNK);
+		ssize_t n = write(fd, cold ? buf + done : buf, len - done < CHUNK ? len - done : CHUNK);
 
 		if (n <= 0) {
 			perror("write");
@@ -153,10 +175,11 @@ static int fill(size_t len, const char *how)
 
 int main(int argc, char **argv)
 {
-	if (argc == 4 && !strcmp(argv[1], "write"))
-		return write_file(argv[2], strtoul(argv[3], NULL, 0) << 20);
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "write"))
+		return write_file(argv[2], strtoul(argv[3], NULL, 0) << 20,
+				  argc == 5 ? argv[4] : "hot");
 	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "fill"))
 		return fill(strtoul(argv[2], NULL, 0) << 20, argc == 4 ? argv[3] : "touch");
-	fprintf(stderr, "usage: %s write PATH MIB | fill MIB [touch|populate|kernel]\n", argv[0]);
+	fprintf(stderr, "usage: %s write PATH MIB [hot|cold] | fill MIB [touch|populate|kernel]\n", argv[0]);
 	return 2;
 }
