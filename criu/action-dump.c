@@ -308,8 +308,6 @@ static int step_remote(struct dump_ctx *dc)
 		return pr_err_ret(ret, "cannot prepare task %d for remote syscalls", dc->pid);
 	ret = mm_collect_brk(dc, ctl);
 	if (ret == 0)
-		ret = core_collect_remote(dc, ctl);
-	if (ret == 0)
 		ret = timers_collect(dc, ctl);
 	ret2 = compel_cure(ctl);	/* registers, FPU state and mask back as they were */
 	if (ret2 < 0 && ret == 0)

@@ -55,6 +55,16 @@ static int dump_misc(struct parasite_misc *m)
 		return (int)r;
 	m->securebits = (uint32_t)r;
 	m->sigmask = std_orig_sigmask();
+	for (v = 1; v <= 64; v++) {
+		r = __SC(__NR_rt_sigaction, v, 0, (long)&m->sigactions[v - 1], 8, 0, 0);
+		if (r < 0)
+			return (int)r;
+	}
+	for (v = 0; v < 3; v++) {
+		r = __SC(__NR_getitimer, v, (long)&m->itimers[v], 0, 0, 0, 0);
+		if (r < 0)
+			return (int)r;
+	}
 	return 0;
 }
 

@@ -81,16 +81,6 @@ struct dump_vma {
 	enum vma_dump dump;
 };
 
-/* One signal's disposition: the kernel's struct sigaction, as rt_sigaction(2) reports it. */
-struct dump_sigaction {
-	uint64_t handler, flags, restorer, mask;
-};
-
-/* An interval timer, as getitimer(2) writes it (struct itimerval on x86_64). */
-struct dump_itimer {
-	uint64_t isec, iusec, vsec, vusec;
-};
-
 /* One seccomp filter of the task: classic BPF instructions (struct sock_filter, 8 bytes each). */
 struct dump_seccomp_filter {
 	void *insns;			/* owned */
@@ -197,8 +187,6 @@ struct dump_ctx {
 	int nr_fds;
 	uint32_t exe_id, cwd_id, root_id;
 	uint64_t brk;			/* the program break, brk(0) */
-	struct dump_sigaction sigactions[64];	/* signals 1..64 */
-	struct dump_itimer itimers[3];	/* ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF */
 	struct dump_siginfo *shared_si;	/* owned: pending for the process */
 	int nr_shared_si;
 	struct dump_siginfo *thread_si;	/* owned: pending for the (main) thread */
@@ -266,7 +254,6 @@ int pages_dump(struct dump_ctx *dc);			/* writes pagemap-PID.img, pages-PID.img 
 int core_collect_task(struct dump_ctx *dc);		/* seized, first: limits, seccomp */
 void core_release(struct dump_ctx *dc);			/* frees what the above collected */
 int core_collect_ptrace(struct dump_ctx *dc);		/* seized: pending signals, rseq */
-int core_collect_remote(struct dump_ctx *dc, struct compel_ctl *ctl);	/* sigactions, itimers */
 int core_dump(struct dump_ctx *dc);			/* writes core-PID.img */
 /* Seized, before infection: registers, xsave, mask, clear_tid, signals, rseq of each thread. */
 int core_collect_threads(struct dump_ctx *dc);

@@ -74,90 +74,6 @@ static void regs_restart_syscall(pid_t pid, struct user_regs_struct *r)
 		 (unsigned long long)r->orig_rax, (unsigned long long)r->rip);
 }
 
-/*
- * What only syscalls in the task tell (signal dispositions, interval timers) is written by
- * those syscalls into a scratch page mapped in the task for the purpose, and read back at once
- * with process_vm_readv().
- */
-struct remote_scratch {
-	struct dump_sigaction sigactions[64];	/* rt_sigaction(sig, NULL, &sigactions[sig - 1]) */
-	struct dump_itimer itimers[3];		/* getitimer(which, &itimers[which]) */
-};
-_Static_assert(sizeof(struct remote_scratch) <= PAGE_SIZE, "scratch page too small");
-
-static int remote_call(struct dump_ctx *dc, struct compel_ctl *ctl, const char *what, long nr,
-		       unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4)
-{
-	long r;
-	int ret;
-
-	ret = compel_syscall(ctl, nr, &r, a1, a2, a3, a4, 0, 0);
-	if (ret < 0)
-		return pr_err_ret(ret, "cannot run %s in task %d", what, dc->pid);
-	if (r < 0 && r > -4096)
-		return pr_err_ret((int)r, "%s in task %d failed", what, dc->pid);
-	return 0;
-}
-
-static int remote_scratch_fill(struct dump_ctx *dc, struct compel_ctl *ctl, unsigned long buf)
-{
-	/*
-	 * Every signal: a SIG_DFL disposition has flags and a mask too, and some matter (SIGCHLD
-	 * with SA_NOCLDWAIT or SA_NOCLDSTOP).
-	 */
-	uint64_t set = ~0ULL;
-	struct remote_scratch *rs = (struct remote_scratch *)buf;	/* remote addresses */
-	int sig, which, ret;
-
-	for (sig = 1; sig <= 64; sig++) {
-		if (!(set & (1ULL << (sig - 1))))
-			continue;
-		ret = remote_call(dc, ctl, "rt_sigaction", __NR_rt_sigaction, sig, 0,
-				  (unsigned long)&rs->sigactions[sig - 1], 8);
-		if (ret < 0)
-			return ret;
-	}
-	for (which = 0; which < 3; which++) {
-		ret = remote_call(dc, ctl, "getitimer", __NR_getitimer, which,
-				  (unsigned long)&rs->itimers[which], 0, 0);
-		if (ret < 0)
-			return ret;
-	}
-	return 0;
-}
-
-int core_collect_remote(struct dump_ctx *dc, struct compel_ctl *ctl)
-{
-	struct remote_scratch rs;
-	struct iovec local = { &rs, sizeof(rs) }, remote;
-	long buf = 0;
-	int ret, ret2;
-
-	ret = compel_syscall(ctl, __NR_mmap, &buf, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (ret < 0)
-		return pr_err_ret(ret, "cannot run mmap in task %d", dc->pid);
-	if (buf < 0 && buf > -4096)
-		return pr_err_ret((int)buf, "cannot map a scratch page in task %d", dc->pid);
-
-	ret = remote_scratch_fill(dc, ctl, buf);
-	if (ret == 0) {
-		remote.iov_base = (void *)buf;
-		remote.iov_len = sizeof(rs);
-		if (process_vm_readv(dc->pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(rs))
-			ret = pr_err_ret(-errno, "cannot read the scratch page of task %d", dc->pid);
-	}
-
-	ret2 = remote_call(dc, ctl, "munmap", __NR_munmap, buf, PAGE_SIZE, 0, 0);
-	if (ret2 < 0)
-		return ret ? ret : ret2;
-	if (ret < 0)
-		return ret;
-	memcpy(dc->sigactions, rs.sigactions, sizeof(dc->sigactions));
-	memcpy(dc->itimers, rs.itimers, sizeof(dc->itimers));
-	return 0;
-}
-
 /* The queue of pending signals (@shared: the process's, else the thread's), as the tracer sees it. */
 static int pending_read(pid_t pid, bool shared, struct dump_siginfo **ret_si, int *ret_nr)
 {
@@ -472,10 +388,10 @@ static void task_core_fill(const struct dump_ctx *dc, uint64_t sigmask, TaskCore
 	tc->dumpable = dc->misc.dumpable;
 	for (i = 0; i < 64; i++) {
 		sigaction_entry__init(&sa[i]);
-		sa[i].sigaction = dc->sigactions[i].handler;
-		sa[i].flags = dc->sigactions[i].flags;
-		sa[i].restorer = dc->sigactions[i].restorer;
-		sa[i].mask = dc->sigactions[i].mask;
+		sa[i].sigaction = dc->misc.sigactions[i].handler;
+		sa[i].flags = dc->misc.sigactions[i].flags;
+		sa[i].restorer = dc->misc.sigactions[i].restorer;
+		sa[i].mask = dc->misc.sigactions[i].mask;
 		sa_ptrs[i] = &sa[i];
 	}
 	tc->n_sigactions = 64;
@@ -529,7 +445,7 @@ static void itimers_fill(const struct dump_ctx *dc, TaskCoreEntry *tc, ItimerEnt
 	int i;
 
 	for (i = 0; i < 3; i++) {
-		const struct dump_itimer *d = &dc->itimers[i];
+		const struct parasite_itimer *d = &dc->misc.itimers[i];
 
 		if (!(d->isec | d->iusec | d->vsec | d->vusec))
 			continue;	/* disarmed */

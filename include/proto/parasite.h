@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#define PARASITE_PROTO_VERSION	3
+#define PARASITE_PROTO_VERSION	4
 
 /* The first command number free for compel's users (COMPEL_USER_CMD_BASE). */
 #define PARASITE_CMD_BASE	64
@@ -21,7 +21,23 @@ enum parasite_cmd {
 	PARASITE_CMD__MAX,
 };
 
-/* PARASITE_CMD_DUMP_MISC: what only the task itself can tell. */
+/* A signal's disposition, as rt_sigaction(2) gives it on x86_64 (struct kernel_sigaction). */
+struct parasite_sigaction {
+	uint64_t handler, flags, restorer, mask;
+};
+_Static_assert(sizeof(struct parasite_sigaction) == 32, "parasite ABI changed");
+
+/* An interval timer, as getitimer(2) gives it on x86_64 (struct itimerval). */
+struct parasite_itimer {
+	uint64_t isec, iusec, vsec, vusec;
+};
+_Static_assert(sizeof(struct parasite_itimer) == 32, "parasite ABI changed");
+
+/*
+ * PARASITE_CMD_DUMP_MISC: what only the task itself can tell. Every signal's disposition (a
+ * SIG_DFL one has flags and a mask too, and some matter: SIGCHLD with SA_NOCLDWAIT) and the
+ * interval timers come from here, one command instead of a remote syscall each.
+ */
 struct parasite_misc {
 	uint32_t version;	/* PARASITE_PROTO_VERSION */
 	int32_t pid;		/* getpid(), in the task's own pid namespace */
@@ -36,8 +52,10 @@ struct parasite_misc {
 	int32_t no_new_privs;	/* PR_GET_NO_NEW_PRIVS */
 	uint32_t securebits;	/* PR_GET_SECUREBITS */
 	uint64_t sigmask;	/* blocked signals before the parasite blocked them all */
+	struct parasite_sigaction sigactions[64];	/* signals 1..64 */
+	struct parasite_itimer itimers[3];	/* ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF */
 };
-_Static_assert(sizeof(struct parasite_misc) == 56, "parasite ABI changed");
+_Static_assert(sizeof(struct parasite_misc) == 56 + 67 * 32, "parasite ABI changed");
 
 struct parasite_iov {
 	uint64_t base;		/* remote address */
