@@ -111,13 +111,17 @@ static int inotify_resolve(const struct fd_parms *p, struct inotify_wd *w)
 {
 	_cleanup_close_ int mfd = -1, fd = -1;
 	_cleanup_free_ struct file_handle *fh = NULL;
+	struct stat st, pst;
 	char link[64];
 	ssize_t n;
 
 	mfd = inotify_mount_fd(p->pid, w->sdev);
-	if (mfd < 0)
-		return pr_err_ret(mfd, "inotify %d of task %d: watch %u: no mount of device %u:%u",
-				  p->fd, p->pid, w->wd, w->sdev >> 20, w->sdev & 0xfffff);
+	if (mfd < 0) {
+		/* not -ENOENT: files.c would take that for an fd closed meanwhile and drop it */
+		pr_err("inotify %d of task %d: watch %u: no mount of device %u:%u to find it by",
+		       p->fd, p->pid, w->wd, w->sdev >> 20, w->sdev & 0xfffff);
+		return -EOPNOTSUPP;
+	}
 	fh = malloc(sizeof(*fh) + w->hbytes);
 	if (!fh)
 		return -ENOMEM;
@@ -137,6 +141,13 @@ static int inotify_resolve(const struct fd_parms *p, struct inotify_wd *w)
 	if (w->path[0] != '/' || strstr(w->path, " (deleted)")) {
 		pr_err("inotify %d of task %d: watch %u is on '%s', which has no path: "
 		       "not supported", p->fd, p->pid, w->wd, w->path);
+		return -EOPNOTSUPP;
+	}
+	/* a path under a directory mounted over leads somewhere else: restore would watch that */
+	if (fstat(fd, &st) || lstat(w->path, &pst) || st.st_ino != pst.st_ino ||
+	    st.st_dev != pst.st_dev) {
+		pr_err("inotify %d of task %d: watch %u: '%s' does not lead to the watched inode "
+		       "(mounted over?): not supported", p->fd, p->pid, w->wd, w->path);
 		return -EOPNOTSUPP;
 	}
 	return 0;
