@@ -9,7 +9,11 @@ next to the ceilings measured in the same runs, at the same size:
   comparison with older figures) and from as much anonymous memory populated beforehand ("write,
   from populated mem"). Dump cannot beat the latter: like it, it must read every byte of the
   task's memory from RAM once (the hot buffer reads from the caches), and write it into fresh
-  tmpfs pages. The dump's ratio is taken against that one.
+  tmpfs pages. The dump's ratio is taken against that one. It times its second pass: the
+  first pass into tmpfs pages that nothing used lately pays for this VM's host taking back
+  freed guest memory (0.4 to 2 s more per GiB, at random), which the dump, writing into pages
+  the ceilings just freed, does not pay (see ceiling.c). Measured here, reading the source from
+  RAM costs about nothing more than from the caches.
 - restore: filling as much freshly mapped memory (the fastest of faulting page by page,
   MADV_POPULATE_WRITE first, and the kernel writing each page through its own mapping).
 Each ratio is the median of the runs' own ratios (each run's dump or restore over the ceiling
