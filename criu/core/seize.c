@@ -345,39 +345,44 @@ static void wait_exit(pid_t tid)
 }
 
 /*
- * Free the memory of the killed task @pid in our own context (process_mrelease(2), 5.15+), while
- * the task frees it too on its way out: on two CPUs the teardown of a large address space takes
- * about half as long (1 GiB: ~40 ms instead of ~70). Best effort: a kernel without it, or an mm
- * that a task outside the tree shares, leaves it to the exit alone.
+ * Free the memory of a killed task in our own context (process_mrelease(2), 5.15+), while the
+ * task frees it too on its way out: on two CPUs the teardown of a large address space takes
+ * about half as long (1 GiB: ~40 ms instead of ~70). It must come before the task itself gets
+ * to exit_mm() (after that the kernel answers ESRCH and the exit frees it alone), so the pidfds
+ * are opened before the kill. Best effort: a kernel without it, or an mm that a task outside
+ * the tree shares, leaves it to the exit alone.
  */
-static void mrelease(pid_t pid)
+static void mrelease(int pidfd, pid_t pid)
 {
 #ifdef SYS_process_mrelease
-	int pidfd;
-
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pidfd < 0)
-		return;
-	if (syscall(SYS_process_mrelease, pidfd, 0))
+	if (pidfd >= 0 && syscall(SYS_process_mrelease, pidfd, 0) && errno != ESRCH)
 		pr_debug("task %d: process_mrelease: %m", pid);
-	close(pidfd);
 #else
+	(void)pidfd;
 	(void)pid;
 #endif
 }
 
 int seize_kill_all(struct pstree *t)
 {
+	_cleanup_free_ int *pidfds = calloc(t->nr ? t->nr : 1, sizeof(int));
 	size_t i, j;
 	int ret = 0;
 
+	/* still ours (traced) until wait_exit() below: the pids cannot be reused meanwhile */
+	for (i = 0; i < t->nr; i++)
+		if (pidfds)
+			pidfds[i] = t->items[i].zombie ? -1 :
+				    (int)syscall(SYS_pidfd_open, t->items[i].pid, 0);
 	for (i = 0; i < t->nr; i++)
 		if (!t->items[i].zombie && kill(t->items[i].pid, SIGKILL) < 0 && !ret)
 			ret = pr_err_ret(-errno, "cannot kill task %d", t->items[i].pid);
-	/* still ours (traced) until wait_exit() below: the pids cannot be reused meanwhile */
-	for (i = 0; !ret && i < t->nr; i++)
-		if (!t->items[i].zombie)
-			mrelease(t->items[i].pid);
+	for (i = 0; pidfds && i < t->nr; i++) {
+		if (!ret)
+			mrelease(pidfds[i], t->items[i].pid);
+		if (pidfds[i] >= 0)
+			close(pidfds[i]);
+	}
 	for (i = 0; i < t->nr; i++) {
 		struct pstree_item *it = &t->items[i];
 
