@@ -1135,6 +1135,56 @@ static int rst_finish_one(struct rst_ctx *c)
 	return 0;
 }
 
+/* Does thread @tid of @pid have a signal pending that its mask lets in? */
+static bool signal_deliverable(pid_t pid, pid_t tid)
+{
+	unsigned long long pnd = 0, shd = 0, blk = 0;
+	_cleanup_free_ char *line = NULL;
+	char path[64];
+	size_t cap = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;	/* cannot tell: do not step */
+	while (getline(&line, &cap, f) > 0) {
+		sscanf(line, "SigPnd: %llx", &pnd);
+		sscanf(line, "ShdPnd: %llx", &shd);
+		sscanf(line, "SigBlk: %llx", &blk);
+	}
+	fclose(f);
+	return (pnd | shd) & ~blk;
+}
+
+/*
+ * A thread dumped inside a syscall was restored to restart it: it sits on its syscall
+ * instruction. A signal that came now would run its handler and then the syscall would start
+ * over, where the original thread, asleep in it, would have seen it interrupted (pause()
+ * returns EINTR). Let such a thread, unless a signal waits for it anyway, run into the syscall
+ * before we let it go: returns true when it is at its syscall-entry stop.
+ */
+static bool step_into_syscall(struct rst_ctx *c, pid_t tid)
+{
+	struct __ptrace_syscall_info info;
+	struct user_regs_struct regs;
+	long text;
+
+	if (ptrace(PTRACE_GETREGS, tid, 0, &regs))
+		return false;
+	errno = 0;
+	text = ptrace(PTRACE_PEEKTEXT, tid, regs.rip, 0);
+	if (errno || !arch_is_syscall_insn(text))
+		return false;
+	if (signal_deliverable(c->pid, tid))
+		return false;
+	if (trace_next_syscall(c, tid, &info) || info.op != PTRACE_SYSCALL_INFO_ENTRY) {
+		pr_warn("pid %d (thread %d): did not reach its syscall", c->pid, tid);
+		return false;
+	}
+	return true;
+}
+
 /* Every task is held at the end of its rt_sigreturn until all are; then they all go. */
 static int rst_finish(struct rst_tree *tr)
 {
@@ -1153,9 +1203,12 @@ static int rst_finish(struct rst_tree *tr)
 		c = &tr->tasks[i];
 		if (is_zombie(c))
 			continue;
-		for (j = c->nr_threads + 1; j-- > 0;)
+		for (j = c->nr_threads + 1; j-- > 0;) {
+			if (c->core->tc->state != TASK_STATE__TASK_STOPPED)
+				step_into_syscall(c, thread_tid(c, j));
 			if (ptrace(PTRACE_DETACH, thread_tid(c, j), 0, 0))
 				return pr_err_ret(-errno, "cannot detach from pid %d", c->pid);
+		}
 		if (c->core->tc->state == TASK_STATE__TASK_STOPPED && kill(c->child, SIGSTOP))
 			return pr_err_ret(-errno, "cannot stop pid %d again", c->pid);
 		pr_info("pid %d is running", c->pid);

@@ -1,10 +1,11 @@
 /*
  * x86_64 restore helpers (host side): the CPU's xsave capabilities, the rt_sigframe the restorer
- * returns through, and the jump into the restorer.
+ * returns through, the jump into the restorer, and what a syscall instruction looks like.
  */
 #ifndef CRIU_ARCH_X86_SIGFRAME_H
 #define CRIU_ARCH_X86_SIGFRAME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,5 +41,11 @@ void arch_sigframe_set_altstack(void *frame, uint64_t sp, int32_t flags, uint64_
 /* Switch to @stack_top and jump to @entry with @args as its first argument. Never returns. */
 __noreturn void arch_jump_to_restorer(unsigned long entry, unsigned long stack_top,
 				      unsigned long args);
+
+/* Do the instruction bytes @text (read at a thread's ip, little-endian) start with a syscall? */
+static inline bool arch_is_syscall_insn(unsigned long text)
+{
+	return (text & 0xffff) == 0x050f;	/* 0f 05 */
+}
 
 #endif
