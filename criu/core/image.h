@@ -20,7 +20,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 /* The current image format version, written to inventory.img. */
-#define IMG_VERSION	1
+#define IMG_VERSION	2
 
 enum img_kind {
 	IMG_INVENTORY,		/* inventory.img */
