@@ -139,6 +139,10 @@ static int timer_read_remote(struct dump_ctx *dc, struct compel_ctl *ctl, uint64
 	t->vsec = its.vsec;
 	t->vnsec = its.vnsec;
 	t->overrun = r;
+	if (r > 0)
+		pr_warn("timer %d of task %d: its overrun count %ld is lost: Linux has no call to "
+			"set it, timer_getoverrun() reads 0 until the timer overruns again", t->id,
+			dc->pid, r);
 	return 0;
 }
 
