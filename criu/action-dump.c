@@ -255,7 +255,15 @@ static void undo_seize(struct dump_tree *dt)
 /*
  * Sessions and process groups come back only if their leader comes back: each must be led by
  * a task of the tree, or be the root's own (then criu's, or its caller's, at restore time).
+ * A task that does not lead its session is made in its parent's, so it must be there.
  */
+static pid_t parent_sid(const struct pstree *t, const struct pstree_item *it)
+{
+	int i = pstree_find(t, it->ppid);
+
+	return i >= 0 ? t->items[i].sid : -1;
+}
+
 static int step_check_tree(struct dump_tree *dt)
 {
 	const struct pstree_item *root = &dt->tree.items[0];
@@ -267,6 +275,12 @@ static int step_check_tree(struct dump_tree *dt)
 		if (it->sid != root->sid && !pstree_leads_session(&dt->tree, it->sid)) {
 			pr_err("task %d is in session %d, whose leader is outside the tree: "
 			       "cannot be restored", it->pid, it->sid);
+			return -EOPNOTSUPP;
+		}
+		/* restore makes a task in its parent's session, unless it leads its own */
+		if (i && it->sid != it->pid && it->sid != parent_sid(&dt->tree, it)) {
+			pr_err("task %d is in session %d, but its parent %d is not (it was adopted): "
+			       "cannot be restored yet", it->pid, it->sid, it->ppid);
 			return -EOPNOTSUPP;
 		}
 		if (it->pgid != root->pgid && !pstree_leads_group(&dt->tree, it->pgid)) {

@@ -643,6 +643,25 @@ def tree_lost_group(h):
     h.finish_test(pid, h.path("test.out"))
 
 
+def tree_adopted_session(h):
+    """A task of the tree is in a session its parent is not in (the session's leader is in the
+    tree, but the task's own parent exited and the root, a subreaper, adopted it): restore could
+    only make it in its parent's session, so the dump refuses it, naming the task and the
+    session, and the tree runs on."""
+    pid = start_tree(h, "adopted")
+    root, orphan, leader = tree_pids(h)
+    images = h.path("img")
+    before = runner.my_children()
+    rc, out = h.dump(pid, images, expect_ok=False)
+    expect_refused(h, rc, out, os.path.join(images, "dump.log"), "dump of a tree with an "
+                   "adopted task in another session",
+                   [re.compile(r"\b%d\b.*session %d\b.*parent %d\b" % (orphan, leader, root))])
+    expect_nothing_left(h, before)
+    expect_tree_intact(h, [root, orphan, leader], "the refused dump")
+    h.finish_test(pid, h.path("test.out"))
+
+
 CASES += [
     ("dump_tree_lost_group", tree_lost_group),
+    ("dump_tree_adopted_session", tree_adopted_session),
 ]

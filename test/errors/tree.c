@@ -7,6 +7,9 @@
  *   tree lost_group the root is a child subreaper; a child makes a process group of its own,
  *                   forks a grandchild into it and exits: the grandchild, now the root's child,
  *                   is in a group whose leader is gone
+ *   tree adopted    the root is a child subreaper; a child leads a session of its own (and
+ *                   stays); its child forks a grandchild into that session and exits: the
+ *                   grandchild, now the root's child, is in a session its parent is not in
  *
  * The root counts and publishes its count in <dir>/counter every 10 ms, and writes the pids of
  * the tree to <dir>/pids. Every task keeps a buffer of data seeded by its role. After SIGTERM
@@ -68,7 +71,8 @@ static int wait_child(pid_t pid)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 11;
 }
 
-/* A task below the root (role 1, 2; 3 is the grandchild; 4 the orphan of lost_group). Exit: 0 fine, 2 ids, 3 data,
+/* A task below the root (role 1, 2; 3 is the grandchild; 4 the orphan of lost_group or
+ * adopted, 5 the session leader of adopted). Exit: 0 fine, 2 ids, 3 data,
  * 4 churn broken, 20+N its child failed with N. */
 static void task(int role, int ready_fd)
 {
@@ -162,25 +166,65 @@ static pid_t make_lost_group(int ready_fd)
 	return mid;		/* the group's id: its leader's pid */
 }
 
-/* lost_group: the root with its orphan; SIGTERM: the orphan checks itself, the root reaps it. */
-static int lost_group_main(int pfd[2], const char *counter_path, const char *pids_path)
+/* adopted: returns the session's leader (our child); the orphan is our child in its session. */
+static pid_t make_adopted(int ready_fd)
+{
+	pid_t leader, mid, orphan;
+	int status;
+
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
+		return -1;
+	leader = fork();
+	if (leader < 0)
+		return -1;
+	if (leader == 0) {
+		if (setsid() < 0)
+			_exit(1);
+		mid = fork();
+		if (mid < 0)
+			_exit(1);
+		if (mid == 0) {
+			orphan = fork();
+			if (orphan < 0)
+				_exit(1);
+			if (orphan == 0)
+				task(4, ready_fd);
+			_exit(0);
+		}
+		if (waitpid(mid, &status, 0) != mid || status)
+			_exit(1);
+		task(5, ready_fd);
+	}
+	return leader;
+}
+
+/*
+ * lost_group and adopted: the root with its orphan (and the session leader); SIGTERM: each
+ * checks itself, the root reaps them.
+ */
+static int lost_group_main(bool adopted, int pfd[2], const char *counter_path,
+			   const char *pids_path)
 {
 	struct timespec ts = { 0, 10000000 };
 	unsigned long count = 0;
 	char buf[128], c;
-	pid_t group, orphan = -1;
+	pid_t group, orphan = -1, kid;
 	FILE *f;
 
-	group = make_lost_group(pfd[1]);
+	group = adopted ? make_adopted(pfd[1]) : make_lost_group(pfd[1]);
 	close(pfd[1]);
-	if (group < 0 || read(pfd[0], &c, 1) != 1)
+	if (group < 0 || read(pfd[0], &c, 1) != 1 || (adopted && read(pfd[0], &c, 1) != 1))
 		fail("cannot set up the orphan: %m");
 	close(pfd[0]);
 	snprintf(buf, sizeof(buf), "/proc/%d/task/%d/children", getpid(), getpid());
 	f = fopen(buf, "r");
-	if (!f || fscanf(f, "%d", &orphan) != 1 || getpgid(orphan) != group)
-		fail("the orphan is not our child in group %d", group);
-	fclose(f);
+	while (f && fscanf(f, "%d", &kid) == 1)
+		if (kid != group)
+			orphan = kid;
+	if (f)
+		fclose(f);
+	if (orphan < 0 || (adopted ? getsid(orphan) : getpgid(orphan)) != group)
+		fail("the orphan is not our child in %s %d", adopted ? "session" : "group", group);
 	snprintf(buf, sizeof(buf), "%d %d %d\n", getpid(), orphan, group);
 	publish(pids_path, buf);
 	test_ready();
@@ -192,6 +236,11 @@ static int lost_group_main(int pfd[2], const char *counter_path, const char *pid
 	kill(orphan, SIGTERM);
 	if (wait_child(orphan))
 		fail("the orphan failed its check");
+	if (adopted) {
+		kill(group, SIGTERM);
+		if (wait_child(group))
+			fail("the session leader failed its check");
+	}
 	unlink(counter_path);
 	unlink(pids_path);
 	pass();
@@ -208,15 +257,15 @@ int main(int argc, char **argv)
 
 	nargs = test_init_args(argc, argv, &args);
 	if (nargs != 1 || (strcmp(args[0], "stable") && strcmp(args[0], "churn") &&
-			   strcmp(args[0], "lost_group")))
-		fail("usage: tree [options] stable|churn|lost_group");
+			   strcmp(args[0], "lost_group") && strcmp(args[0], "adopted")))
+		fail("usage: tree [options] stable|churn|lost_group|adopted");
 	churn = !strcmp(args[0], "churn");
 	snprintf(counter_path, sizeof(counter_path), "%s/counter", test_dir());
 	snprintf(pids_path, sizeof(pids_path), "%s/pids", test_dir());
 	if (pipe(pfd))
 		fail("pipe: %m");
-	if (!strcmp(args[0], "lost_group"))
-		return lost_group_main(pfd, counter_path, pids_path);
+	if (!strcmp(args[0], "lost_group") || !strcmp(args[0], "adopted"))
+		return lost_group_main(!strcmp(args[0], "adopted"), pfd, counter_path, pids_path);
 	for (i = 0; i < 2; i++) {
 		kids[i] = fork();
 		if (kids[i] < 0)
