@@ -643,6 +643,22 @@ static __noreturn void child_failed(struct rst_task *t)
 	_exit(1);
 }
 
+/*
+ * Run @nr steps in order; a failing one ends the task. @log: a debug line after each (per-step
+ * timing in the log); only while criu's log fd is still ours, before files_restore().
+ */
+static void child_run_steps(struct rst_task *t, const struct child_step *s, size_t nr, bool log)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		if (s[i].run(t) < 0)
+			child_failed(t);
+		if (log)
+			pr_debug("pid %d: %s done", t->c->pid, s[i].name);
+	}
+}
+
 static __noreturn void rst_child(struct rst_tree *tr, size_t idx, const struct rst_task *parent);
 static __noreturn void zombie_child(struct rst_tree *tr, size_t idx);
 
@@ -802,24 +818,19 @@ static __noreturn void rst_child(struct rst_tree *tr, size_t idx, const struct r
 		.exe_fd = -1,
 		.parent = parent,
 	};
-	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(child_steps_first); i++)
-		if (child_steps_first[i].run(&t) < 0)
-			child_failed(&t);
+	child_run_steps(&t, child_steps_first, ARRAY_SIZE(child_steps_first), true);
 	group_ready(tr, idx);
 	if (!tr->cow_kids[idx] && child_fork_children(tr, idx, &t, false) < 0)
 		child_failed(&t);
-	for (i = 0; i < ARRAY_SIZE(child_steps_mem); i++)
-		if (child_steps_mem[i].run(&t) < 0)
-			child_failed(&t);
+	child_run_steps(&t, child_steps_mem, ARRAY_SIZE(child_steps_mem), true);
 	if (tr->cow_kids[idx] && child_fork_children(tr, idx, &t, true) < 0)
 		child_failed(&t);
+	if (tr->cow_kids[idx])
+		pr_debug("pid %d: children created", c->pid);
 	if (child_join_group(tr, idx, &t) < 0)
 		child_failed(&t);
-	for (i = 0; i < ARRAY_SIZE(child_steps); i++)
-		if (child_steps[i].run(&t) < 0)
-			child_failed(&t);
+	child_run_steps(&t, child_steps, ARRAY_SIZE(child_steps), false);
 	arch_jump_to_restorer(t.area + t.premap_len, (unsigned long)t.args + t.args_len +
 			      RESTORER_STACK_SIZE, (unsigned long)t.args);
 }
