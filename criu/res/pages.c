@@ -894,6 +894,7 @@ struct pages_work {
 	int err;			/* atomic: the first error (-errno), 0 */
 	const char *err_what;		/* ... what failed */
 	char *err_at;			/* ... at which place */
+	char *helper_bounce;		/* the helper's buffer, without a map */
 	pid_t helper_tid;		/* the helper's, once it runs */
 };
 
@@ -1049,14 +1050,9 @@ static void work_run(struct pages_work *w, char *bounce)
 static void *work_helper(void *arg)
 {
 	struct pages_work *w = arg;
-	char *bounce = NULL;
 
 	__atomic_store_n(&w->helper_tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
-	if (!w->src)
-		bounce = aligned_alloc(PAGE_SIZE, WORK_CHUNK);
-	if (w->src || bounce)
-		work_run(w, bounce);
-	free(bounce);
+	work_run(w, w->helper_bounce);
 	return NULL;
 }
 
@@ -1112,9 +1108,11 @@ static int work_do(struct rst_task *t, struct pages_work *w)
 	} else {
 		pr_debug("the pages image of pid %d cannot be mapped: read through a buffer",
 			 t->c->pid);
-		bounce = aligned_alloc(PAGE_SIZE, WORK_CHUNK);
+		/* one for us, one for the helper (its own malloc() would make it an arena) */
+		bounce = aligned_alloc(PAGE_SIZE, 2 * WORK_CHUNK);
 		if (!bounce)
 			return rst_task_err(t, -ENOMEM, "out of memory");
+		w->helper_bounce = bounce + WORK_CHUNK;
 	}
 	helper = work_helper_start(w, &th);
 	pr_debug("pid %d: %" PRIu64 " bytes of pages in %zu pieces, from %s%s", t->c->pid,
