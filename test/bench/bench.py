@@ -15,7 +15,9 @@ next to the ceilings measured in the same runs, at the same size:
   the ceilings just freed, does not pay (see ceiling.c). Measured here, reading the source from
   RAM costs about nothing more than from the caches.
 - restore: filling as much freshly mapped memory (the fastest of faulting page by page,
-  MADV_POPULATE_WRITE first, and the kernel writing each page through its own mapping).
+  MADV_POPULATE_WRITE first, and the kernel writing each page through its own mapping). The
+  ceilings fill with one thread; a restore of 32 MiB or more copies with two where it has two
+  CPUs (criu/res/pages.c), so it can come out below 1x.
 Each ratio is the median of the runs' own ratios (each run's dump or restore over the ceiling
 measured right before it), which the machine's drifting memory speed skews less than a ratio of
 medians. The dump's best run is also set against the best runs of both write ceilings: on this
