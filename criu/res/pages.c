@@ -859,8 +859,11 @@ int pages_cow_hide(struct rst_task *t, const struct rst_ctx *tasks, size_t nr, b
  * this VM costs less than a first access through ours), or pread() into place where that is
  * refused. Each chunk of the image is mapped in with MADV_POPULATE_READ before its copy (the
  * copy would otherwise take a fault per 16 source pages, on a slower retry path) and unmapped
- * after it. An image that cannot be mapped (not a regular file, a filesystem without mmap) is
- * read chunk by chunk with pread() into a bounce buffer instead: two copies.
+ * after it. On a disk, faults read only 128 KiB around each, one read at a time: the next
+ * READ_AHEAD bytes are asked for first (POSIX_FADV_WILLNEED; nothing to do on tmpfs), which
+ * makes a restore from a cold ext4 image ~0.6 s instead of ~0.8 for 1 GiB here. An image
+ * that cannot be mapped (not a regular file, a filesystem without mmap) is read chunk by chunk
+ * with pread() into a bounce buffer instead: two copies.
  *
  * With enough to copy and a second CPU, a helper thread takes chunks too: the copies are
  * independent (per-VMA locks, the PTE locks of different page tables), so two run in about half
@@ -872,6 +875,7 @@ int pages_cow_hide(struct rst_task *t, const struct rst_ctx *tasks, size_t nr, b
  * with them, nothing is registered with a userfaultfd.
  */
 #define WORK_CHUNK	(2UL << 20)
+#define READ_AHEAD	(4 * WORK_CHUNK)	/* asked for from disk ahead of the copy */
 #define PARALLEL_MIN	(32UL << 20)	/* less: a thread costs more than it saves */
 #define POPULATE_MIN	(16 * PAGE_SIZE)	/* smaller chunks: pread's own faults are as fast */
 
@@ -1026,6 +1030,8 @@ static void work_run(struct pages_work *w, char *bounce)
 		end = min(pos + WORK_CHUNK, w->total);
 		if (w->src) {
 			src = w->src + pos;
+			posix_fadvise(w->fd, pos, min(pos + READ_AHEAD, w->total) - pos,
+				      POSIX_FADV_WILLNEED);
 			madvise((void *)src, end - pos, MADV_POPULATE_READ);
 		} else {
 			ret = pread_all(w->fd, bounce, end - pos, pos);
