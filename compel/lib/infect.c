@@ -855,7 +855,7 @@ COMPEL_API void compel_ctl_free(struct compel_ctl *ctl)
 	compel_cure(ctl);
 }
 
-COMPEL_API void compel_fixup_restart(struct user_regs_struct *regs)
+COMPEL_API bool compel_fixup_restart(struct user_regs_struct *regs)
 {
-	compel_arch_fixup_restart(regs);
+	return compel_arch_fixup_restart(regs);
 }

@@ -76,7 +76,7 @@ void compel_arch_build_sigframe(void *dst, unsigned long remote, const struct us
 				const void *xsave, size_t xsave_size, unsigned int note,
 				uint64_t sigmask);
 /* An interrupted syscall set up to be restarted when the task runs on, as the kernel does. */
-void compel_arch_fixup_restart(struct user_regs_struct *regs);
+bool compel_arch_fixup_restart(struct user_regs_struct *regs);
 /* The injected code: a syscall instruction followed by traps, one word. */
 unsigned long compel_arch_syscall_code(void);
 /* syscall; rt_sigreturn; int3...: 16 bytes, for a syscall run with the guard frame at rsp. */

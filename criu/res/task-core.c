@@ -20,6 +20,7 @@
 #include <sys/uio.h>
 #include <sys/user.h>
 
+#include "arch/x86/syscall-restart.h"
 #include "common/page.h"
 
 #include "common/cleanup.h"
@@ -29,12 +30,6 @@
 #include "images/pstree.pb-c.h"
 
 /* ================================= dump side ================================= */
-
-/* Kernel-internal errnos a syscall interrupted by a signal (our seize) returns. */
-#define ERESTARTSYS		512
-#define ERESTARTNOINTR		513
-#define ERESTARTNOHAND		514
-#define ERESTART_RESTARTBLOCK	516
 
 #define XSAVE_HDR_OFFSET	512	/* the xsave header follows the legacy FXSAVE area */
 #define XSAVE_MIN_SIZE		576
@@ -53,25 +48,21 @@ static uint64_t arch_xcr0(void)
 
 /*
  * A task stopped inside a syscall shows -ERESTART* in ax. On the way back to user space the
- * kernel would restart the syscall (or call restart_syscall); the restored task resumes through
- * rt_sigreturn, which never restarts, so set the registers up as the restart would.
+ * kernel would restart the syscall (or call restart_syscall, whose state the restored task will
+ * not have); the restored task resumes through rt_sigreturn, which never restarts, so set the
+ * registers up to run the syscall again (arch_restart_syscall()).
  */
 static void regs_restart_syscall(pid_t pid, struct user_regs_struct *r)
 {
-	if ((long)r->orig_rax < 0)
-		return;
-	switch ((long)r->rax) {
-	case -ERESTARTSYS:
-	case -ERESTARTNOINTR:
-	case -ERESTARTNOHAND:
-	case -ERESTART_RESTARTBLOCK:
-		compel_fixup_restart(r);	/* the kernel's rule, kept in one place */
-		break;
-	default:
-		return;
-	}
-	pr_debug("task %d: syscall %llu interrupted, restarted at %#llx", pid,
-		 (unsigned long long)r->orig_rax, (unsigned long long)r->rip);
+	int ret = arch_restart_syscall(r);
+
+	if (ret > 0)
+		pr_debug("task %d: syscall %llu interrupted, restarted at %#llx", pid,
+			 (unsigned long long)r->orig_rax, (unsigned long long)r->rip);
+	if (ret < 0)
+		pr_warn("task %d: it was in restart_syscall(), restarting an earlier interrupted "
+			"syscall (a sleep or timed wait) that cannot be told: it gets EINTR after "
+			"restore", pid);
 }
 
 /* The queue of pending signals (@shared: the process's, else the thread's), as the tracer sees it. */

@@ -1,6 +1,7 @@
 /* x86_64: register sets, FPU/xsave state and the injected syscall for libcompel. */
 #include <elf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -109,22 +110,24 @@ void compel_arch_entry_regs(struct user_regs_struct *regs, unsigned long ip, uns
 	regs->eflags &= ~(1UL << 8 | 1UL << 10);
 }
 
-void compel_arch_fixup_restart(struct user_regs_struct *r)
+bool compel_arch_fixup_restart(struct user_regs_struct *r)
 {
 	if ((long)r->orig_rax < 0)
-		return;
+		return false;
 	switch ((long)r->rax) {
 	case -512:	/* ERESTARTSYS */
 	case -513:	/* ERESTARTNOINTR */
 	case -514:	/* ERESTARTNOHAND */
 		r->rax = r->orig_rax;
-		r->rip -= 2;
 		break;
 	case -516:	/* ERESTART_RESTARTBLOCK: the task's restart_block is untouched */
 		r->rax = 219;	/* __NR_restart_syscall */
-		r->rip -= 2;
 		break;
+	default:
+		return false;
 	}
+	r->rip -= 2;		/* back on the syscall instruction, 0f 05 */
+	return true;
 }
 
 /* syscall; mov $15, %eax (rt_sigreturn); syscall; int3 x 7 */

@@ -10,6 +10,7 @@
 #define UAPI_COMPEL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -174,10 +175,12 @@ COMPEL_API int compel_get_sigmask(struct compel_ctl *ctl, uint64_t *ret_mask);
 /**
  * Set @regs (of a thread stopped by seize, inside an interrupted syscall) up the way the kernel
  * would on its way back to user space: -ERESTARTSYS/-ERESTARTNOINTR/-ERESTARTNOHAND restart the
- * syscall (ip back by 2, ax = orig_ax), -ERESTART_RESTARTBLOCK calls restart_syscall. For the
+ * syscall (ip back by 2, ax = orig_ax), -ERESTART_RESTARTBLOCK calls restart_syscall (which
+ * needs the task's own restart_block: a task restored from a dump does not have it). For the
  * registers of threads that resume through rt_sigreturn, which never restarts anything.
+ * Returns false (@regs untouched) if the thread was not inside a syscall.
  */
-COMPEL_API void compel_fixup_restart(struct user_regs_struct *regs);
+COMPEL_API bool compel_fixup_restart(struct user_regs_struct *regs);
 
 /**
  * Stop the daemon, unmap the blob and the shared area from the task, restore its registers,

@@ -1,0 +1,35 @@
+/*
+ * x86_64: how a thread dumped inside a syscall resumes in the restored task.
+ */
+#include "arch/x86/syscall-restart.h"
+
+#include <errno.h>
+#include <sys/syscall.h>
+
+#include "uapi/compel/compel.h"
+
+#define ERESTART_RESTARTBLOCK	516
+#define TIMER_ABSTIME		1
+
+int arch_restart_syscall(struct user_regs_struct *r)
+{
+	if ((long)r->orig_rax >= 0 && (long)r->rax == -ERESTART_RESTARTBLOCK &&
+	    r->orig_rax != SYS_restart_syscall) {
+		/* nanosleep(req, rem), clock_nanosleep(clk, flags, req, rem): rem has what is left */
+		if (r->orig_rax == SYS_nanosleep && r->rsi)
+			r->rdi = r->rsi;
+		if (r->orig_rax == SYS_clock_nanosleep && !(r->rsi & TIMER_ABSTIME) && r->r10)
+			r->rdx = r->r10;
+		r->rax = r->orig_rax;
+		r->rip -= 2;	/* back on the syscall instruction, 0f 05 */
+		return 1;
+	}
+	if (!compel_fixup_restart(r))
+		return 0;
+	if (r->rax != SYS_restart_syscall)
+		return 1;
+	/* its restart_block stays behind in the dumped task: the syscall fails as interrupted */
+	r->rax = -EINTR;
+	r->rip += 2;
+	return -1;
+}

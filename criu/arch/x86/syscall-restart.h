@@ -1,0 +1,21 @@
+/*
+ * x86_64: how a thread dumped inside a syscall resumes in the restored task.
+ */
+#ifndef CRIU_ARCH_X86_SYSCALL_RESTART_H
+#define CRIU_ARCH_X86_SYSCALL_RESTART_H
+
+#include <sys/user.h>
+
+/**
+ * Set @r, the registers of a thread stopped inside a syscall, up to run that syscall again in
+ * the restored task, as compel_fixup_restart() does, except where the kernel would go through
+ * restart_syscall(), whose state (the restart_block) stays behind in the dumped task: there the
+ * syscall itself runs again with its own arguments (a relative nanosleep with the time it had
+ * left, which the kernel wrote to rem; a timed futex or poll waits its whole timeout again).
+ * Returns 1 if so, 0 if the thread was not inside a syscall, -1 if it was inside
+ * restart_syscall() already (restarted that way after an earlier stop: a dump -R, a debugger,
+ * SIGSTOP): which syscall that continues cannot be told, so the thread gets EINTR.
+ */
+int arch_restart_syscall(struct user_regs_struct *r);
+
+#endif
