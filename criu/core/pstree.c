@@ -85,6 +85,30 @@ bool pstree_leads_group(const struct pstree *t, pid_t pgid)
 	return i >= 0 && t->items[i].pgid == pgid;
 }
 
+struct pstree_helper *pstree_find_helper(const struct pstree *t, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < t->nr_helpers; i++)
+		if (t->helpers[i].pid == pid)
+			return &t->helpers[i];
+	return NULL;
+}
+
+int pstree_add_helper(struct pstree *t, const struct pstree_helper *h)
+{
+	struct pstree_helper *n;
+
+	if (pstree_find(t, h->pid) >= 0 || pstree_find_helper(t, h->pid))
+		return -EEXIST;
+	n = realloc(t->helpers, (t->nr_helpers + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	t->helpers = n;
+	t->helpers[t->nr_helpers++] = *h;
+	return 0;
+}
+
 void pstree_release(struct pstree *t)
 {
 	size_t i;
@@ -94,6 +118,9 @@ void pstree_release(struct pstree *t)
 	free(t->items);
 	t->items = NULL;
 	t->nr = t->cap = 0;
+	free(t->helpers);
+	t->helpers = NULL;
+	t->nr_helpers = 0;
 }
 
 int pstree_write(const struct pstree *t, struct img_dir *dir)
@@ -129,6 +156,21 @@ int pstree_write(const struct pstree *t, struct img_dir *dir)
 			e.n_threads = it->nr_threads;
 		}
 		e.threads = tids;
+		e.has_creator = it->creator != 0;
+		e.creator = it->creator;
+		ret = img_write(img, &e.base);
+		if (ret < 0)
+			return ret;
+	}
+	for (i = 0; i < t->nr_helpers; i++) {
+		const struct pstree_helper *h = &t->helpers[i];
+		PstreeEntry e = PSTREE_ENTRY__INIT;
+
+		e.pid = h->pid;
+		e.ppid = h->ppid;
+		e.pgid = h->pgid;
+		e.sid = h->sid;
+		e.has_helper = e.helper = true;
 		ret = img_write(img, &e.base);
 		if (ret < 0)
 			return ret;

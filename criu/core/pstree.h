@@ -29,13 +29,21 @@ struct pstree_item {
 	int parent;			/* index of the parent item, -1 for the root */
 	bool zombie;			/* state Z: recorded, never seized */
 	int exit_code;			/* zombies: the wait status (/proc/PID/stat exit_code) */
+	pid_t creator;			/* 0, or who creates it at restore (pstree.proto) */
 	struct pstree_thread *threads;	/* owned, nr_threads, the main thread first */
 	size_t nr_threads;
+};
+
+/* A stand-in for a session or group leader that had exited (pstree.proto: helper). */
+struct pstree_helper {
+	pid_t pid, ppid, pgid, sid;
 };
 
 struct pstree {
 	struct pstree_item *items;	/* owned, nr, parents before children */
 	size_t nr, cap;
+	struct pstree_helper *helpers;	/* owned, nr_helpers: written after the items */
+	size_t nr_helpers;
 };
 
 /* Add process @pid (child of item @parent, -1: the root); *@ret_idx gets its index. */
@@ -48,8 +56,11 @@ struct pstree_thread *pstree_find_thread(const struct pstree_item *it, pid_t tid
 /* Whether some process of the tree has pid @pid and leads the session (@sid) or group. */
 bool pstree_leads_session(const struct pstree *t, pid_t sid);
 bool pstree_leads_group(const struct pstree *t, pid_t pgid);
+/* The helper with pid @pid, or NULL; add one (its pid must be new). */
+struct pstree_helper *pstree_find_helper(const struct pstree *t, pid_t pid);
+int pstree_add_helper(struct pstree *t, const struct pstree_helper *h);
 void pstree_release(struct pstree *t);
-/* Write pstree.img: one PstreeEntry per item in order. */
+/* Write pstree.img: one PstreeEntry per item in order, then one per helper. */
 int pstree_write(const struct pstree *t, struct img_dir *dir);
 
 #endif

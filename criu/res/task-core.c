@@ -377,6 +377,8 @@ static void task_core_fill(const struct dump_ctx *dc, uint64_t sigmask, TaskCore
 	tc->pdeath_sig = dc->misc.pdeath_sig;
 	tc->has_dumpable = true;
 	tc->dumpable = dc->misc.dumpable;
+	tc->has_child_subreaper = true;
+	tc->child_subreaper = dc->misc.child_subreaper != 0;
 	for (i = 0; i < 64; i++) {
 		sigaction_entry__init(&sa[i]);
 		sa[i].sigaction = dc->misc.sigactions[i].handler;
@@ -879,6 +881,10 @@ int core_restore_task(struct rst_task *t)
 	} else if ((pid_t)c->ps->pgid == c->pid && setpgid(0, 0)) {
 		return rst_task_err(t, -errno, "cannot create the process group: %m");
 	}
+	/* before its children exist: orphans of helpers must come to it (pstree.proto) */
+	if (tc->has_child_subreaper && tc->child_subreaper &&
+	    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
+		return rst_task_err(t, -errno, "cannot become a child subreaper: %m");
 	if (c->mm->has_thp_disabled && c->mm->thp_disabled &&
 	    prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0))
 		return rst_task_err(t, -errno, "cannot disable transparent huge pages: %m");
