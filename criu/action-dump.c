@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -254,44 +255,182 @@ static void undo_seize(struct dump_tree *dt)
 
 /*
  * Sessions and process groups come back only if their leader comes back: each must be led by
- * a task of the tree, or be the root's own (then criu's, or its caller's, at restore time).
- * A task that does not lead its session is made in its parent's, so it must be there.
+ * a task of the tree, or be the root's own (then criu's, or its caller's, at restore time), or
+ * have lost its leader, which exited: then a helper of the leader's pid makes it again at
+ * restore (pstree.proto). A task that does not lead its session is made in its parent's, or,
+ * adopted by its parent (a child subreaper) from another session, by a creator in that session
+ * which then exits, so that the task is reparented to its parent.
  */
-static pid_t parent_sid(const struct pstree *t, const struct pstree_item *it)
+static bool is_ancestor(const struct pstree *t, int anc, int i)
 {
-	int i = pstree_find(t, it->ppid);
-
-	return i >= 0 ? t->items[i].sid : -1;
+	for (i = t->items[i].parent; i >= 0; i = t->items[i].parent)
+		if (i == anc)
+			return true;
+	return false;
 }
 
-static int step_check_tree(struct dump_tree *dt)
+static bool pid_exists(pid_t pid)
 {
-	const struct pstree_item *root = &dt->tree.items[0];
-	size_t i;
+	char path[32];
 
-	for (i = 0; i < dt->tree.nr; i++) {
-		const struct pstree_item *it = &dt->tree.items[i];
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	return access(path, F_OK) == 0;
+}
 
-		if (it->sid != root->sid && !pstree_leads_session(&dt->tree, it->sid)) {
+/* Does item @j need a creator (its session is not its parent's and not its own)? */
+static bool needs_creator(const struct pstree *t, int j)
+{
+	const struct pstree_item *it = &t->items[j];
+
+	return j > 0 && it->sid != it->pid && it->sid != t->items[it->parent].sid;
+}
+
+/* Can live task @j, in the session of task @i below its parent, create @i at restore? */
+static bool can_create(const struct pstree *t, int i, int j)
+{
+	const struct pstree_item *it = &t->items[i], *c = &t->items[j];
+
+	return !c->zombie && c->sid == it->sid && j != i && is_ancestor(t, it->parent, j) &&
+	       !is_ancestor(t, i, j) && !needs_creator(t, j);
+}
+
+/* Task @i is in a session its parent is not in: who creates it at restore. */
+static int plan_creator(struct pstree *t, int i)
+{
+	struct pstree_item *it = &t->items[i];
+	const struct pstree_item *p = &t->items[it->parent];
+	struct pstree_helper h = { it->sid, p->pid, it->sid, it->sid }, *hp;
+	int l = pstree_find(t, it->sid), j;
+
+	if (it->zombie) {
+		pr_err("zombie %d is in session %d, but its parent %d is not: cannot be restored",
+		       it->pid, it->sid, p->pid);
+		return -EOPNOTSUPP;
+	}
+	if (it->sid != t->items[0].sid && !pstree_leads_session(t, it->sid)) {
+		if (l >= 0 || pid_exists(it->sid)) {
 			pr_err("task %d is in session %d, whose leader is outside the tree: "
 			       "cannot be restored", it->pid, it->sid);
 			return -EOPNOTSUPP;
 		}
-		/* restore makes a task in its parent's session, unless it leads its own */
-		if (i && it->sid != it->pid && it->sid != parent_sid(&dt->tree, it)) {
-			pr_err("task %d is in session %d, but its parent %d is not (it was adopted): "
-			       "cannot be restored yet", it->pid, it->sid, it->ppid);
+		/* the leader exited: a helper of its pid, child of the adopter, makes it again */
+		hp = pstree_find_helper(t, it->sid);
+		if (hp && hp->ppid != p->pid) {
+			pr_err("tasks of session %d, whose leader exited, have different parents "
+			       "(%d and %d): cannot be restored", it->sid, hp->ppid, p->pid);
 			return -EOPNOTSUPP;
 		}
-		if (it->pgid != root->pgid && !pstree_leads_group(&dt->tree, it->pgid)) {
-			pr_err("task %d is in process group %d, whose leader is outside the tree: "
-			       "cannot be restored", it->pid, it->pgid);
-			return -EOPNOTSUPP;
+		it->creator = it->sid;
+		return hp ? 0 : pstree_add_helper(t, &h);
+	}
+	/* a task of that session below the parent (its leader, if it can) */
+	if (l >= 0 && can_create(t, i, l)) {
+		it->creator = it->sid;
+		return 0;
+	}
+	for (j = 0; j < (int)t->nr; j++) {
+		if (can_create(t, i, j)) {
+			it->creator = t->items[j].pid;
+			return 0;
 		}
 	}
-	dt->tasks = calloc(dt->tree.nr, sizeof(*dt->tasks));
+	pr_err("task %d is in session %d, but its parent %d is not, and no task of that session "
+	       "below %d could create it: cannot be restored", it->pid, it->sid, p->pid, p->pid);
+	return -EOPNOTSUPP;
+}
+
+/* Task @i is in a process group: whether it can be made, with a helper if its leader exited. */
+static int plan_group(struct pstree *t, int i)
+{
+	const struct pstree_item *it = &t->items[i], *p;
+	struct pstree_helper h = { it->pgid, 0, it->pgid, it->sid }, *hp;
+
+	if (it->pgid == it->pid || it->pgid == t->items[0].pgid ||
+	    pstree_leads_group(t, it->pgid))
+		return 0;
+	if (pstree_find(t, it->pgid) >= 0) {
+		pr_err("task %d is in process group %d, whose leader left it: cannot be restored",
+		       it->pid, it->pgid);
+		return -EOPNOTSUPP;
+	}
+	hp = pstree_find_helper(t, it->pgid);
+	if (hp)
+		return hp->sid == it->sid ? 0 : -EBADMSG;
+	if (pid_exists(it->pgid)) {
+		pr_err("task %d is in process group %d, whose leader is outside the tree: "
+		       "cannot be restored", it->pid, it->pgid);
+		return -EOPNOTSUPP;
+	}
+	if (it->zombie) {
+		pr_err("zombie %d is in process group %d, whose leader exited: cannot be restored",
+		       it->pid, it->pgid);
+		return -EOPNOTSUPP;
+	}
+	/* the leader exited: a helper of its pid, in the session, makes the group again */
+	p = &t->items[it->parent];
+	h.ppid = p->sid == it->sid ? p->pid : it->pid;
+	return pstree_add_helper(t, &h);
+}
+
+static int step_check_tree(struct dump_tree *dt)
+{
+	struct pstree *t = &dt->tree;
+	size_t i;
+	int ret;
+
+	for (i = 1; i < t->nr; i++) {
+		if (needs_creator(t, i)) {
+			ret = plan_creator(t, i);
+			if (ret < 0)
+				return ret;
+		}
+		ret = plan_group(t, i);
+		if (ret < 0)
+			return ret;
+	}
+	for (i = 0; i < t->nr_helpers; i++)
+		pr_info("helper %d (child of %d) makes the %s %d again at restore: its leader "
+			"exited", t->helpers[i].pid, t->helpers[i].ppid,
+			t->helpers[i].sid == t->helpers[i].pid ? "session" : "process group",
+			t->helpers[i].pid);
+	dt->tasks = calloc(t->nr, sizeof(*dt->tasks));
 	if (!dt->tasks)
 		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * A created task is reparented, when its creator exits, to the nearest child subreaper above
+ * the creator: that must be its parent, as its parent must have been to adopt it. Known once
+ * the tasks told whether they are subreapers.
+ */
+static int step_check_reapers(struct dump_tree *dt)
+{
+	const struct pstree *t = &dt->tree;
+	size_t i;
+	int k;
+
+	for (i = 1; i < t->nr; i++) {
+		const struct pstree_item *it = &t->items[i];
+
+		if (!it->creator)
+			continue;
+		if (!dt->tasks[it->parent].misc.child_subreaper) {
+			pr_err("task %d is in session %d, but its parent %d is not, and %d is not a "
+			       "child subreaper (it did not adopt %d): cannot be restored", it->pid,
+			       it->sid, it->ppid, it->ppid, it->pid);
+			return -EOPNOTSUPP;
+		}
+		for (k = pstree_find(t, it->creator); k >= 0 && k != it->parent;
+		     k = t->items[k].parent) {
+			if (dt->tasks[k].misc.child_subreaper) {
+				pr_err("task %d would be adopted by %d, a child subreaper below its "
+				       "parent %d, at restore: cannot be restored", it->pid,
+				       t->items[k].pid, it->ppid);
+				return -EOPNOTSUPP;
+			}
+		}
+	}
 	return 0;
 }
 
@@ -440,7 +579,7 @@ static int step_tasks(struct dump_tree *dt)
 		dc->seize_state = it->threads[0].state;
 		dc->files.id_base = next_id;
 		/* pages it still shares with its parent are not dumped again (pages_cow()) */
-		if (it->parent >= 0 && !dt->tree.items[it->parent].zombie)
+		if (it->parent >= 0 && !dt->tree.items[it->parent].zombie && !it->creator)
 			dc->cow_parent = &dt->tasks[it->parent];
 		ret = task_run(dc);
 		if (ret < 0)
@@ -539,6 +678,7 @@ static const struct tree_step tree_steps[] = {
 	{ "files.img",		step_files_img,		undo_files_img },
 	{ "tasks",		step_tasks,		NULL },
 	{ "files.img close",	step_files_img_close,	NULL },
+	{ "check reapers",	step_check_reapers,	NULL },
 	{ "zombies",		step_zombies,		NULL },
 	{ "pstree image",	step_pstree,		NULL },
 	{ "inventory",		step_inventory_complete, NULL },
