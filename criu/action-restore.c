@@ -76,8 +76,10 @@ struct rst_tree {
 	struct timespec start;		/* CLOCK_MONOTONIC when the restore began */
 	uint64_t cow_pages;		/* pages a child takes over from its parent (PE_COW) */
 	bool *cow_kids;			/* owned, per task: a child of it has PE_COW runs */
-	uint32_t *group_ready;		/* shared with the tasks, one per task: its session and
-					 * group exist (futexes; child_join_group()) */
+	uint32_t *group_ready;		/* shared with the tasks, one per task: 1 its session and
+					 * group exist, 2 it joined its group (futexes;
+					 * child_join_group()) */
+	size_t nr_helpers;		/* the last entries: stand-ins for exited leaders */
 };
 
 static int read_entries(struct img_dir *dir, enum img_kind kind, unsigned int id,
@@ -177,6 +179,18 @@ static bool is_zombie(const struct rst_ctx *c)
 	return c->core && c->core->tc && c->core->tc->state == TASK_STATE__TASK_ZOMBIE;
 }
 
+/* A stand-in for a session or group leader that had exited (pstree.proto): no images. */
+static bool is_helper(const struct rst_ctx *c)
+{
+	return c->ps->has_helper && c->ps->helper;
+}
+
+/* Who creates the task at restore, if not its parent (pstree.proto), or 0. */
+static pid_t creator_of(const struct rst_ctx *c)
+{
+	return c->ps->has_creator ? (pid_t)c->ps->creator : 0;
+}
+
 /* A zombie has its core image (state, comm, wait status) and nothing else. */
 static int read_zombie(struct rst_ctx *c)
 {
@@ -244,6 +258,55 @@ static int read_task_images(struct rst_ctx *c)
 	return pages_open_parents(c);
 }
 
+static const PstreeEntry *find_entry(const struct rst_tree *tr, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < tr->nr; i++)
+		if ((pid_t)tr->ps[i]->pid == pid)
+			return tr->ps[i];
+	return NULL;
+}
+
+/*
+ * Helpers come last, lead their session or group and are no one's parent; a task's creator is
+ * another entry, and so is, for a task, its parent.
+ */
+static int check_helpers(struct rst_tree *tr)
+{
+	const PstreeEntry *e, *o;
+	size_t i;
+
+	if ((tr->ps[0]->has_helper && tr->ps[0]->helper) || tr->ps[0]->has_creator) {
+		pr_err("pstree.img: the root is a helper or has a creator");
+		return -EBADMSG;
+	}
+	for (i = 1; i < tr->nr; i++) {
+		e = tr->ps[i];
+		o = find_entry(tr, e->ppid);
+		if (e->has_helper && e->helper) {
+			if (e->n_threads || e->has_creator || (e->sid != e->pid && e->pgid != e->pid) ||
+			    (o->has_helper && o->helper)) {
+				pr_err("pstree.img: helper %u is not a session or group leader of no "
+				       "threads, child of a task", e->pid);
+				return -EBADMSG;
+			}
+			tr->nr_helpers++;
+			continue;
+		}
+		if (tr->nr_helpers || (o->has_helper && o->helper)) {
+			pr_err("pstree.img: pid %u comes after a helper or is its child", e->pid);
+			return -EBADMSG;
+		}
+		if (e->has_creator && (e->creator == e->pid || !find_entry(tr, e->creator))) {
+			pr_err("pstree.img: the creator %u of pid %u is not in the tree", e->creator,
+			       e->pid);
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
 /* pstree.img: the root first, every other process after its parent, pids unique. */
 static int check_pstree(struct rst_tree *tr)
 {
@@ -263,7 +326,7 @@ static int check_pstree(struct rst_tree *tr)
 			return -EBADMSG;
 		}
 	}
-	return 0;
+	return check_helpers(tr);
 }
 
 static int read_images(struct rst_tree *tr)
@@ -298,6 +361,8 @@ static int read_images(struct rst_tree *tr)
 		c->pid = c->ps->pid;
 		c->status_pipe[0] = c->status_pipe[1] = c->go_pipe[0] = c->go_pipe[1] = -1;
 		c->exit_status = -1;
+		if (is_helper(c))
+			continue;
 		ret = read_task_images(c);
 		if (ret)
 			return ret;
@@ -372,12 +437,17 @@ static void rst_tree_release(struct rst_tree *tr)
  * Checks, all before anything is created
  */
 
-static int check_pid_free(const struct rst_ctx *c)
+static bool pid_in_use(pid_t pid)
 {
 	char path[32];
 
-	snprintf(path, sizeof(path), "/proc/%d", c->pid);
-	if (access(path, F_OK) == 0) {
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	return access(path, F_OK) == 0;
+}
+
+static int check_pid_free(const struct rst_ctx *c)
+{
+	if (pid_in_use(c->pid)) {
 		pr_err("pid %d is already in use", c->pid);
 		return -EEXIST;
 	}
@@ -395,6 +465,16 @@ static const struct rst_ctx *tree_parent(const struct rst_tree *tr, size_t i)
 	return NULL;
 }
 
+static const struct rst_ctx *find_task(const struct rst_tree *tr, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < tr->nr; i++)
+		if (tr->tasks[i].pid == pid)
+			return &tr->tasks[i];
+	return NULL;
+}
+
 /* Pages a task shares copy-on-write with its parent come from the parent's memory. */
 static int check_cow(struct rst_tree *tr, size_t i)
 {
@@ -402,6 +482,8 @@ static int check_cow(struct rst_tree *tr, size_t i)
 	uint64_t pages = 0;
 	int ret;
 
+	if (creator_of(c))	/* created by another: shares nothing with its parent */
+		p = NULL;
 	ret = pages_check_cow(c, p && !is_zombie(p) ? p : NULL, &pages);
 	if (ret || !pages)
 		return ret;
@@ -428,6 +510,25 @@ static int check_images(struct rst_tree *tr)
 			ret = check_pid_free(c);
 			continue;
 		}
+		if (is_helper(c) || creator_of(c)) {
+			/* made by a live task (or a helper), never by a zombie */
+			const struct rst_ctx *m = creator_of(c) ? find_task(tr, creator_of(c)) :
+								   tree_parent(tr, i);
+
+			if (!m || is_zombie(m)) {
+				pr_err("pstree.img: pid %d is created by a zombie", c->pid);
+				return -EBADMSG;
+			}
+		}
+		if (is_helper(c)) {
+			if (pid_in_use(c->pid)) {
+				pr_err("pid %d is already in use: it is needed to make the %s %d again, "
+				       "whose leader had exited", c->pid, (pid_t)c->ps->sid == c->pid ?
+				       "session" : "process group", c->pid);
+				ret = -EEXIST;
+			}
+			continue;
+		}
 		ret = core_check(c);
 		if (!ret)
 			ret = mm_check(c);
@@ -439,7 +540,7 @@ static int check_images(struct rst_tree *tr)
 			ret = check_pid_free(c);
 	}
 	if (!ret)
-		ret = mm_shmem_create(tr->tasks, tr->nr, &tr->shm_fds, &tr->nr_shm);
+		ret = mm_shmem_create(tr->tasks, tr->nr - tr->nr_helpers, &tr->shm_fds, &tr->nr_shm);
 	return ret;
 }
 
@@ -459,7 +560,8 @@ static int child_signals(struct rst_task *t)
 	for (sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			sigaction(sig, &sa, NULL);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL))
+	/* a created task gets it once it is its parent's (child_join_group()) */
+	if (!creator_of(t->c) && prctl(PR_SET_PDEATHSIG, SIGKILL))
 		return rst_task_err(t, -errno, "cannot set the parent death signal: %m");
 	t->maps_buf = malloc(MAPS_BUF_SIZE);
 	if (!t->maps_buf)
@@ -661,6 +763,7 @@ static void child_run_steps(struct rst_task *t, const struct child_step *s, size
 
 static __noreturn void rst_child(struct rst_tree *tr, size_t idx, const struct rst_task *parent);
 static __noreturn void zombie_child(struct rst_tree *tr, size_t idx);
+static __noreturn void helper_child(struct rst_tree *tr, size_t idx);
 
 /* clone3() with the pid @pid: returns it, 0 in the child, or -errno. */
 static long clone_pid(pid_t pid)
@@ -677,11 +780,40 @@ static long clone_pid(pid_t pid)
 	return ret < 0 ? -errno : ret;
 }
 
+static void group_mark(struct rst_tree *tr, size_t idx, uint32_t v)
+{
+	__atomic_store_n(&tr->group_ready[idx], v, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &tr->group_ready[idx], FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
 /* The task's session and group exist now: tasks may join the group (child_join_group()). */
 static void group_ready(struct rst_tree *tr, size_t idx)
 {
-	__atomic_store_n(&tr->group_ready[idx], 1, __ATOMIC_RELEASE);
-	syscall(SYS_futex, &tr->group_ready[idx], FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	group_mark(tr, idx, 1);
+}
+
+/* Wait until tr->group_ready[@idx] reaches @v; false after RST_TIMEOUT seconds. */
+static bool group_wait(struct rst_tree *tr, size_t idx, uint32_t v)
+{
+	struct timespec ts = { .tv_sec = RST_TIMEOUT };
+	uint32_t now;
+
+	while ((now = __atomic_load_n(&tr->group_ready[idx], __ATOMIC_ACQUIRE)) < v)
+		if (syscall(SYS_futex, &tr->group_ready[idx], FUTEX_WAIT, now, &ts, NULL, 0) &&
+		    errno == ETIMEDOUT)
+			return false;
+	return true;
+}
+
+/* A SIGCHLD of a child we reaped ourselves must not stay pending for the task. */
+static void drop_sigchld(void)
+{
+	struct timespec now = { 0, 0 };
+	sigset_t chld;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigtimedwait(&chld, NULL, &now);
 }
 
 /*
@@ -690,9 +822,8 @@ static void group_ready(struct rst_tree *tr, size_t idx)
  * its own children (so it never waits for a task it has to create). The children join their
  * own groups the same way, whatever they inherited.
  */
-static int child_join_group(struct rst_tree *tr, size_t idx, struct rst_task *t)
+static int join_group(struct rst_tree *tr, size_t idx, struct rst_task *t)
 {
-	struct timespec ts = { .tv_sec = RST_TIMEOUT };
 	pid_t pgid = tr->tasks[idx].ps->pgid;
 	size_t j;
 
@@ -709,13 +840,68 @@ static int child_join_group(struct rst_tree *tr, size_t idx, struct rst_task *t)
 		if (pgid < 0 || getpgid(0) == pgid)
 			return 0;
 	}
-	while (j < tr->nr && !__atomic_load_n(&tr->group_ready[j], __ATOMIC_ACQUIRE))
-		if (syscall(SYS_futex, &tr->group_ready[j], FUTEX_WAIT, 0, &ts, NULL, 0) &&
-		    errno == ETIMEDOUT)
-			return rst_task_err(t, -ETIMEDOUT, "the leader of process group %d did not "
-					    "create it", pgid);
+	if (j < tr->nr && !group_wait(tr, j, 1))
+		return rst_task_err(t, -ETIMEDOUT, "the leader of process group %d did not "
+				    "create it", pgid);
 	if (setpgid(0, pgid))
 		return rst_task_err(t, -errno, "cannot join process group %d: %m", pgid);
+	return 0;
+}
+
+static const char *helper_failure(int status)
+{
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 1)
+		return "could not lead it";
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
+		return "could not create its tasks";
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
+		return "timed out waiting for the group's tasks";
+	return "died";
+}
+
+/*
+ * Join the recorded group; then the helpers this task created (stand-ins for exited leaders)
+ * can go once their groups are complete: reap them. A task a creator made waits until it is
+ * its recorded parent's (the creator exited) and only then asks to die with its parent.
+ */
+static int child_join_group(struct rst_tree *tr, size_t idx, struct rst_task *t)
+{
+	struct timespec ms = { 0, 1000000 };
+	pid_t me = tr->tasks[idx].pid, ppid = tr->tasks[idx].ps->ppid;
+	int ret, status, i;
+	size_t j;
+
+	ret = join_group(tr, idx, t);
+	if (ret)
+		return ret;
+	group_mark(tr, idx, 2);
+	for (j = 0; j < tr->nr; j++) {
+		struct rst_ctx *h = &tr->tasks[j];
+
+		if (!is_helper(h) || (pid_t)h->ps->ppid != me)
+			continue;
+		while (waitpid(h->pid, &status, 0) < 0)
+			if (errno != EINTR)
+				return rst_task_err(t, -errno, "cannot reap helper %d: %m", h->pid);
+		drop_sigchld();
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			return rst_task_err(t, -EIO, "the helper making again the %s %d of an "
+					    "exited leader %s", (pid_t)h->ps->sid == h->pid ?
+					    "session" : "process group", h->pid,
+					    helper_failure(status));
+	}
+	if (!creator_of(&tr->tasks[idx]))
+		return 0;
+	for (i = 0; getppid() != ppid; i++) {
+		if (i > RST_TIMEOUT * 1000)
+			return rst_task_err(t, -ETIMEDOUT, "was not reparented to %d after its "
+					    "creator %d exited", ppid, creator_of(&tr->tasks[idx]));
+		nanosleep(&ms, NULL);
+	}
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL))
+		return rst_task_err(t, -errno, "cannot set the parent death signal: %m");
+	if (getppid() != ppid)
+		return rst_task_err(t, -ESRCH, "its parent %d died", ppid);
 	return 0;
 }
 
@@ -723,6 +909,100 @@ static int child_join_group(struct rst_tree *tr, size_t idx, struct rst_task *t)
  * The task creates its own children, which restore themselves (and their children). @mem: its
  * memory is in place, and they inherit what of it they share.
  */
+/* Create task @i (a task, zombie or helper); @parent: ours if it inherits our memory. */
+static int fork_task(struct rst_tree *tr, size_t i, const struct rst_task *parent,
+		     struct rst_task *t)
+{
+	long ret = clone_pid(tr->tasks[i].pid);
+
+	if (ret == 0 && is_zombie(&tr->tasks[i]))
+		zombie_child(tr, i);
+	if (ret == 0 && is_helper(&tr->tasks[i]))
+		helper_child(tr, i);
+	if (ret == 0)
+		rst_child(tr, i, parent);
+	if (ret > 0 && is_zombie(&tr->tasks[i])) {
+		siginfo_t si;
+
+		/* it is dead once waitid() says so; its SIGCHLD was had long ago */
+		waitid(P_PID, ret, &si, WEXITED | WNOWAIT);
+		drop_sigchld();
+	}
+	if (ret == -EEXIST)
+		return rst_task_err(t, ret, "pid %d is already in use", tr->tasks[i].pid);
+	if (ret < 0)
+		return rst_task_err(t, ret, "cannot create pid %d: %s", tr->tasks[i].pid,
+				    strerror(-ret));
+	return 0;
+}
+
+/* Create every task whose creator is @pid (pstree.proto). */
+static int fork_created(struct rst_tree *tr, pid_t pid, struct rst_task *t)
+{
+	size_t i;
+	int ret;
+
+	for (i = 1; i < tr->nr; i++) {
+		if (creator_of(&tr->tasks[i]) != pid)
+			continue;
+		ret = fork_task(tr, i, NULL, t);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static bool is_tree_pid(const struct rst_tree *tr, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < tr->nr; i++)
+		if (tr->tasks[i].pid == pid)
+			return true;
+	return false;
+}
+
+/*
+ * The tasks this task creates for their parent (adopted into our session): a process of any
+ * pid that is none of the tree's creates them and exits at once, so that they are reparented
+ * to their parent, the nearest child subreaper above us (the dump checked it).
+ */
+static int fork_adopted(struct rst_tree *tr, size_t idx, struct rst_task *t)
+{
+	struct clone_args ca = { .exit_signal = SIGCHLD };
+	pid_t me = tr->tasks[idx].pid;
+	int tries, status;
+	size_t i;
+	long pid;
+
+	for (i = 1; i < tr->nr && creator_of(&tr->tasks[i]) != me; i++)
+		;
+	if (i == tr->nr)
+		return 0;
+	for (tries = 0; tries < 100; tries++) {
+		pid = syscall(SYS_clone3, &ca, sizeof(ca));
+		if (pid < 0)
+			return rst_task_err(t, -errno, "cannot fork: %m");
+		if (pid == 0) {
+			if (is_tree_pid(tr, getpid()))
+				_exit(99);	/* taken from a task not created yet: again */
+			_exit(fork_created(tr, me, t) ? 2 : 0);
+		}
+		while (waitpid(pid, &status, 0) < 0)
+			if (errno != EINTR)
+				return rst_task_err(t, -errno, "waitpid(%ld): %m", pid);
+		drop_sigchld();
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 99)
+			continue;
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			return rst_task_err(t, -EIO, "could not create the tasks adopted from its "
+					    "session (pid %d)", tr->tasks[i].pid);
+		return 0;
+	}
+	return rst_task_err(t, -EAGAIN, "no free pid for a process to create pid %d",
+			    tr->tasks[i].pid);
+}
+
 static int child_fork_children(struct rst_tree *tr, size_t idx, struct rst_task *t, bool mem)
 {
 	size_t i;
@@ -731,31 +1011,12 @@ static int child_fork_children(struct rst_tree *tr, size_t idx, struct rst_task 
 	if (mem)
 		ret = pages_cow_hide(t, tr->tasks, tr->nr, true);
 	for (i = idx + 1; i < tr->nr && !ret; i++) {
-		if ((pid_t)tr->tasks[i].ps->ppid != tr->tasks[idx].pid)
+		if ((pid_t)tr->tasks[i].ps->ppid != tr->tasks[idx].pid || creator_of(&tr->tasks[i]))
 			continue;
-		ret = clone_pid(tr->tasks[i].pid);
-		if (ret == 0 && is_zombie(&tr->tasks[i]))
-			zombie_child(tr, i);
-		if (ret == 0)
-			rst_child(tr, i, mem ? t : NULL);
-		if (ret > 0 && is_zombie(&tr->tasks[i])) {
-			siginfo_t si;
-			struct timespec now = { 0, 0 };
-			sigset_t chld;
-
-			/* it is dead once waitid() says so; its SIGCHLD was had long ago */
-			waitid(P_PID, ret, &si, WEXITED | WNOWAIT);
-			sigemptyset(&chld);
-			sigaddset(&chld, SIGCHLD);
-			sigtimedwait(&chld, NULL, &now);
-		}
-		if (ret == -EEXIST)
-			return rst_task_err(t, ret, "pid %d is already in use", tr->tasks[i].pid);
-		if (ret < 0)
-			return rst_task_err(t, ret, "cannot create pid %d: %s", tr->tasks[i].pid,
-					    strerror(-ret));
-		ret = 0;
+		ret = fork_task(tr, i, mem ? t : NULL, t);
 	}
+	if (!ret)
+		ret = fork_adopted(tr, idx, t);
 	if (!ret && mem)
 		ret = pages_cow_hide(t, tr->tasks, tr->nr, false);
 	if (ret)
@@ -806,6 +1067,35 @@ static __noreturn void zombie_child(struct rst_tree *tr, size_t idx)
 	_exit(WEXITSTATUS(status));
 }
 
+/*
+ * A helper: the stand-in for the exited leader of a session or group. It leads it again,
+ * creates the tasks adopted from it, lets go of criu's fds, waits until every task of its
+ * group joined it (then the group lives on without it) and exits; its parent reaps it. Exit
+ * codes: 1 cannot lead, 2 cannot create, 3 timeout (helper_failure()).
+ */
+static __noreturn void helper_child(struct rst_tree *tr, size_t idx)
+{
+	struct rst_ctx *c = &tr->tasks[idx];
+	struct rst_task t = { .c = c, .status_fd = -1, .go_fd = -1, .pages_fd = -1, .exe_fd = -1 };
+	size_t j;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if ((pid_t)c->ps->sid == c->pid ? setsid() < 0 : setpgid(0, 0) < 0)
+		_exit(1);
+	group_ready(tr, idx);
+	if (fork_created(tr, c->pid, &t))
+		_exit(2);
+	syscall(SYS_close_range, 3, ~0U, 0);
+	for (j = 0; j < tr->nr; j++) {
+		struct rst_ctx *m = &tr->tasks[j];
+
+		if (j != idx && (pid_t)m->ps->pgid == c->pid && !is_helper(m) && !is_zombie(m) &&
+		    !group_wait(tr, j, 2))
+			_exit(3);
+	}
+	_exit(0);
+}
+
 /* @parent: the parent's task, in the memory we inherited; NULL for the root. */
 static __noreturn void rst_child(struct rst_tree *tr, size_t idx, const struct rst_task *parent)
 {
@@ -850,6 +1140,8 @@ static int rst_fork(struct rst_tree *tr)
 	for (i = 0; i < tr->nr; i++) {
 		struct rst_ctx *c = &tr->tasks[i];
 
+		if (is_helper(c))
+			continue;
 		if (pipe2(c->status_pipe, O_CLOEXEC) || pipe2(c->go_pipe, O_CLOEXEC))
 			return pr_err_ret(-errno, "cannot create the sync pipes");
 	}
@@ -876,8 +1168,10 @@ static int rst_fork(struct rst_tree *tr)
 	for (i = 0; i < tr->nr; i++) {
 		struct rst_ctx *c = &tr->tasks[i];
 
-		close(c->status_pipe[1]);
-		close(c->go_pipe[0]);
+		if (c->status_pipe[1] >= 0)
+			close(c->status_pipe[1]);
+		if (c->go_pipe[0] >= 0)
+			close(c->go_pipe[0]);
 		c->status_pipe[1] = c->go_pipe[0] = -1;
 		c->child = c->pid;
 	}
@@ -985,7 +1279,7 @@ static int rst_wait_ready(struct rst_tree *tr)
 	int ret;
 
 	for (i = 0; i < tr->nr; i++) {
-		if (is_zombie(&tr->tasks[i]))
+		if (is_zombie(&tr->tasks[i]) || is_helper(&tr->tasks[i]))
 			continue;
 		ret = rst_wait_one(&tr->tasks[i], i == 0);
 		if (ret)
@@ -1204,7 +1498,7 @@ static int rst_finish(struct rst_tree *tr)
 	int ret;
 
 	for (i = 0; i < tr->nr; i++) {
-		if (is_zombie(&tr->tasks[i]))
+		if (is_zombie(&tr->tasks[i]) || is_helper(&tr->tasks[i]))
 			continue;
 		ret = rst_finish_one(&tr->tasks[i]);
 		if (ret)
@@ -1212,7 +1506,7 @@ static int rst_finish(struct rst_tree *tr)
 	}
 	for (i = 0; i < tr->nr; i++) {
 		c = &tr->tasks[i];
-		if (is_zombie(c))
+		if (is_zombie(c) || is_helper(c))
 			continue;
 		for (j = c->nr_threads + 1; j-- > 0;) {
 			if (c->core->tc->state != TASK_STATE__TASK_STOPPED)
@@ -1266,12 +1560,13 @@ static int rst_report(struct rst_tree *tr)
 	secs = (now.tv_sec - tr->start.tv_sec) + (now.tv_nsec - tr->start.tv_nsec) / 1e9;
 	pages -= tr->cow_pages;
 	pr_info("restored %zu task(s): %" PRIu64 " vmas, %" PRIu64 " pages (%" PRIu64 " KiB) "
-		"and %" PRIu64 " pages kept shared copy-on-write with a parent, in %.3f s", tr->nr,
+		"and %" PRIu64 " pages kept shared copy-on-write with a parent, in %.3f s",
+		tr->nr - tr->nr_helpers,
 		vmas, pages, pages * (PAGE_SIZE / 1024), tr->cow_pages, secs);
 	if (tr->opts->display_stats)
 		pr_msg("Restore statistics\n  tasks: %zu\n  vmas: %" PRIu64 "\n  pages restored: %"
 		       PRIu64 "\n  pages shared with a parent: %" PRIu64 "\n  restore time: %.3f s\n",
-		       tr->nr, vmas, pages, tr->cow_pages, secs);
+		       tr->nr - tr->nr_helpers, vmas, pages, tr->cow_pages, secs);
 	return 0;
 }
 
