@@ -627,41 +627,95 @@ def pty_ctty_lost(h):
 CASES += [("dump_pty_ctty_across_lost_refused", pty_ctty_lost)]
 
 
-def tree_lost_group(h):
-    """A task of the tree is in a process group whose leader is gone (its parent made the group
-    and exited; the root, a subreaper, adopted it): the dump refuses it, naming the group, and
-    the tree runs on."""
+def ids_of(pid):
+    """(ppid, pgid, sid) of PID from /proc/PID/stat."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[1]), int(fields[2]), int(fields[3])
+
+
+def tree_orphan_restored(h, mode, what):
+    """An orphan of the tree (its parent exited; the root, a subreaper, adopted it) is in a
+    process group (lost_group) or session (adopted) its parent is not in: the dump adds a helper
+    for the exited leader, or a creator in the session, and the restore brings the tree back
+    with every pid, parent, group and session as before, and the exited leader's pid free."""
+    pid = start_tree(h, mode)
+    root, orphan, group = tree_pids(h)
+    was = {p: ids_of(p) for p in (root, orphan, group) if runner.pid_exists(p)}
+    images = h.path("img")
+    h.dump(pid, images)
+    restore_tree(h, pid, images, "")
+    expect_tree_intact(h, list(was), "dump and restore of a tree with " + what)
+    for p, ids in was.items():
+        if ids_of(p) != ids:
+            raise Fail("task %d has (ppid, pgid, sid) %s after restore, it had %s" %
+                       (p, ids_of(p), ids))
+    if ids_of(orphan)[0] != root:
+        raise Fail("the orphan %d is not the root's child after restore" % orphan)
+    if mode == "lost_group" and runner.pid_exists(group):
+        raise Fail("pid %d of the exited group leader exists after restore" % group)
+    h.finish_test(pid, h.path("test.out"))
+
+
+def tree_parent_setsid(h):
+    """A task is in a session its parent is not in, but was not adopted: its parent started a
+    session of its own after forking it. Restore could only make it in its parent's session, or
+    through a creator no task of its session below the parent can be: the dump refuses it,
+    naming the task, its session and its parent, and the tree runs on."""
+    pid = start_tree(h, "parent_setsid")
+    root, child, parent = tree_pids(h)
+    images = h.path("img")
+    before = runner.my_children()
+    rc, out = h.dump(pid, images, expect_ok=False)
+    expect_refused(h, rc, out, os.path.join(images, "dump.log"), "dump of a tree with a task "
+                   "whose parent changed session",
+                   [re.compile(r"\b%d\b.*session %d\b.*parent %d\b" %
+                               (child, ids_of(child)[2], parent))])
+    expect_nothing_left(h, before)
+    expect_tree_intact(h, [root, child, parent], "the refused dump")
+    h.finish_test(pid, h.path("test.out"))
+
+
+def tree_helper_pid_in_use(h):
+    """The pid a helper needs (the exited group leader's) is taken at restore: the restore
+    refuses, naming the pid and the group, and leaves nothing behind. The pid is made taken by
+    rewriting pstree.img through crit: the group is given the pid of the runner itself."""
+    if not os.access(h.crit, os.X_OK):
+        raise Skip("no crit binary at %s" % h.crit)
     pid = start_tree(h, "lost_group")
     root, orphan, group = tree_pids(h)
     images = h.path("img")
-    before = runner.my_children()
-    rc, out = h.dump(pid, images, expect_ok=False)
-    expect_refused(h, rc, out, os.path.join(images, "dump.log"), "dump of a tree with a lost "
-                   "process group", [re.compile(r"\b%d\b.*process group %d\b" % (orphan, group))])
-    expect_nothing_left(h, before)
-    expect_tree_intact(h, [root, orphan], "the refused dump")
-    h.finish_test(pid, h.path("test.out"))
-
-
-def tree_adopted_session(h):
-    """A task of the tree is in a session its parent is not in (the session's leader is in the
-    tree, but the task's own parent exited and the root, a subreaper, adopted it): restore could
-    only make it in its parent's session, so the dump refuses it, naming the task and the
-    session, and the tree runs on."""
-    pid = start_tree(h, "adopted")
-    root, orphan, leader = tree_pids(h)
-    images = h.path("img")
-    before = runner.my_children()
-    rc, out = h.dump(pid, images, expect_ok=False)
-    expect_refused(h, rc, out, os.path.join(images, "dump.log"), "dump of a tree with an "
-                   "adopted task in another session",
-                   [re.compile(r"\b%d\b.*session %d\b.*parent %d\b" % (orphan, leader, root))])
-    expect_nothing_left(h, before)
-    expect_tree_intact(h, [root, orphan, leader], "the refused dump")
-    h.finish_test(pid, h.path("test.out"))
+    dump_killed(h, pid, images)
+    ps = image_path(images, "pstree.img")
+    p = subprocess.run([h.crit, "decode", "-i", ps], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT)
+    if p.returncode != 0:
+        raise Fail("crit decode pstree.img: %s" % p.stdout.decode().strip())
+    doc = json.loads(p.stdout)
+    taken = os.getpid()
+    helpers = [e for e in doc["entries"] if e.get("helper")]
+    if [e["pid"] for e in helpers] != [group]:
+        raise Fail("pstree.img has helpers %s, expected one for group %d" %
+                   ([e["pid"] for e in helpers], group))
+    for e in doc["entries"]:
+        if e["pgid"] == group:
+            e["pgid"] = taken
+        if e["pid"] == group:
+            e["pid"] = taken
+    p = subprocess.run([h.crit, "encode", "-o", ps], input=json.dumps(doc).encode(),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if p.returncode != 0:
+        raise Fail("crit encode pstree.img: %s" % p.stdout.decode().strip())
+    restore_refused(h, images, "restore with the pid of an exited group leader taken",
+                    [re.compile(r"pid %d is already in use.*process group %d" % (taken, taken))],
+                    [root, orphan])
 
 
 CASES += [
-    ("dump_tree_lost_group", tree_lost_group),
-    ("dump_tree_adopted_session", tree_adopted_session),
+    ("tree_lost_group_restored",
+     lambda h: tree_orphan_restored(h, "lost_group", "a process group whose leader exited")),
+    ("tree_adopted_session_restored",
+     lambda h: tree_orphan_restored(h, "adopted", "a task adopted from another session")),
+    ("dump_tree_parent_setsid_refused", tree_parent_setsid),
+    ("restore_tree_helper_pid_in_use", tree_helper_pid_in_use),
 ]

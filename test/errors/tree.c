@@ -10,11 +10,13 @@
  *   tree adopted    the root is a child subreaper; a child leads a session of its own (and
  *                   stays); its child forks a grandchild into that session and exits: the
  *                   grandchild, now the root's child, is in a session its parent is not in
+ *   tree parent_setsid  a child forks a grandchild, then starts a session of its own: the
+ *                   grandchild is in a session its parent is not in, but was not adopted
  *
  * The root counts and publishes its count in <dir>/counter every 10 ms, and writes the pids of
  * the tree to <dir>/pids. Every task keeps a buffer of data seeded by its role. After SIGTERM
- * each task checks its pid, parent and data, and its churn still works; the root collects the
- * verdicts (exit codes) and reports PASS.
+ * each task checks its pid, parent (the orphan: the root), group, session and data, and its
+ * churn still works; the root collects the verdicts (exit codes) and reports PASS.
  */
 #include "zdtmtst.h"
 
@@ -32,6 +34,8 @@
 #define MEM_SIZE	(256 << 10)
 
 static bool churn;
+static pid_t root_pid;		/* the orphan's parent, once adopted */
+static pid_t premade_kid = -1;	/* role 7: its child, forked before it changed session */
 
 static void *nothing(void *arg)
 {
@@ -72,12 +76,12 @@ static int wait_child(pid_t pid)
 }
 
 /* A task below the root (role 1, 2; 3 is the grandchild; 4 the orphan of lost_group or
- * adopted, 5 the session leader of adopted). Exit: 0 fine, 2 ids, 3 data,
- * 4 churn broken, 20+N its child failed with N. */
+ * adopted, 5 the session leader of adopted; 6 and 7 the child and parent of parent_setsid).
+ * Exit: 0 fine, 2 ids, 3 data, 4 churn broken, 20+N its child failed with N. */
 static void task(int role, int ready_fd)
 {
 	struct timespec ts = { 0, 1000000 };
-	pid_t pid, ppid, kid = -1;
+	pid_t pid, ppid, pgid, sid, kid = role == 7 ? premade_kid : -1;
 	unsigned char *mem;
 	uint64_t sum;
 	int ret = 0;
@@ -97,7 +101,9 @@ static void task(int role, int ready_fd)
 	test_fill(mem, MEM_SIZE, 77 + role);
 	sum = test_csum(mem, MEM_SIZE);
 	pid = getpid();
-	ppid = getppid();
+	ppid = role == 4 ? root_pid : getppid();
+	pgid = getpgid(0);
+	sid = getsid(0);
 	if (write(ready_fd, "r", 1) != 1)
 		_exit(4);
 	close(ready_fd);
@@ -106,7 +112,7 @@ static void task(int role, int ready_fd)
 			ret = 4;
 		nanosleep(&ts, NULL);
 	}
-	if (getpid() != pid || (role != 4 && getppid() != ppid))
+	if (getpid() != pid || getppid() != ppid || getpgid(0) != pgid || getsid(0) != sid)
 		ret = 2;
 	else if (test_csum(mem, MEM_SIZE) != sum)
 		ret = 3;
@@ -198,32 +204,56 @@ static pid_t make_adopted(int ready_fd)
 	return leader;
 }
 
+/* parent_setsid: returns the parent, which made the child before its own session. */
+static pid_t make_parent_setsid(int ready_fd)
+{
+	pid_t parent = fork();
+
+	if (parent == 0) {
+		premade_kid = fork();
+		if (premade_kid < 0)
+			_exit(1);
+		if (premade_kid == 0)
+			task(6, ready_fd);
+		if (setsid() < 0)
+			_exit(1);
+		task(7, ready_fd);
+	}
+	return parent;
+}
+
 /*
  * lost_group and adopted: the root with its orphan (and the session leader); SIGTERM: each
  * checks itself, the root reaps them.
  */
-static int lost_group_main(bool adopted, int pfd[2], const char *counter_path,
+static int lost_group_main(const char *mode, int pfd[2], const char *counter_path,
 			   const char *pids_path)
 {
+	bool adopted = !strcmp(mode, "adopted"), setsid_mode = !strcmp(mode, "parent_setsid");
 	struct timespec ts = { 0, 10000000 };
 	unsigned long count = 0;
 	char buf[128], c;
 	pid_t group, orphan = -1, kid;
 	FILE *f;
 
-	group = adopted ? make_adopted(pfd[1]) : make_lost_group(pfd[1]);
+	root_pid = getpid();
+	group = adopted ? make_adopted(pfd[1]) : setsid_mode ? make_parent_setsid(pfd[1]) :
+		make_lost_group(pfd[1]);
 	close(pfd[1]);
-	if (group < 0 || read(pfd[0], &c, 1) != 1 || (adopted && read(pfd[0], &c, 1) != 1))
+	if (group < 0 || read(pfd[0], &c, 1) != 1 ||
+	    ((adopted || setsid_mode) && read(pfd[0], &c, 1) != 1))
 		fail("cannot set up the orphan: %m");
 	close(pfd[0]);
-	snprintf(buf, sizeof(buf), "/proc/%d/task/%d/children", getpid(), getpid());
+	snprintf(buf, sizeof(buf), "/proc/%d/task/%d/children", setsid_mode ? group : getpid(),
+		 setsid_mode ? group : getpid());
 	f = fopen(buf, "r");
 	while (f && fscanf(f, "%d", &kid) == 1)
 		if (kid != group)
 			orphan = kid;
 	if (f)
 		fclose(f);
-	if (orphan < 0 || (adopted ? getsid(orphan) : getpgid(orphan)) != group)
+	if (orphan < 0 || (!setsid_mode &&
+			   (adopted ? getsid(orphan) : getpgid(orphan)) != group))
 		fail("the orphan is not our child in %s %d", adopted ? "session" : "group", group);
 	snprintf(buf, sizeof(buf), "%d %d %d\n", getpid(), orphan, group);
 	publish(pids_path, buf);
@@ -233,9 +263,16 @@ static int lost_group_main(bool adopted, int pfd[2], const char *counter_path,
 		publish(counter_path, buf);
 		nanosleep(&ts, NULL);
 	}
-	kill(orphan, SIGTERM);
-	if (wait_child(orphan))
-		fail("the orphan failed its check");
+	if (setsid_mode) {
+		kill(orphan, SIGTERM);
+		kill(group, SIGTERM);
+		if (wait_child(group))
+			fail("the parent or its child failed its check");
+	} else {
+		kill(orphan, SIGTERM);
+		if (wait_child(orphan))
+			fail("the orphan failed its check");
+	}
 	if (adopted) {
 		kill(group, SIGTERM);
 		if (wait_child(group))
@@ -257,15 +294,17 @@ int main(int argc, char **argv)
 
 	nargs = test_init_args(argc, argv, &args);
 	if (nargs != 1 || (strcmp(args[0], "stable") && strcmp(args[0], "churn") &&
-			   strcmp(args[0], "lost_group") && strcmp(args[0], "adopted")))
-		fail("usage: tree [options] stable|churn|lost_group|adopted");
+			   strcmp(args[0], "lost_group") && strcmp(args[0], "adopted") &&
+			   strcmp(args[0], "parent_setsid")))
+		fail("usage: tree [options] stable|churn|lost_group|adopted|parent_setsid");
 	churn = !strcmp(args[0], "churn");
 	snprintf(counter_path, sizeof(counter_path), "%s/counter", test_dir());
 	snprintf(pids_path, sizeof(pids_path), "%s/pids", test_dir());
 	if (pipe(pfd))
 		fail("pipe: %m");
-	if (!strcmp(args[0], "lost_group") || !strcmp(args[0], "adopted"))
-		return lost_group_main(!strcmp(args[0], "adopted"), pfd, counter_path, pids_path);
+	if (!strcmp(args[0], "lost_group") || !strcmp(args[0], "adopted") ||
+	    !strcmp(args[0], "parent_setsid"))
+		return lost_group_main(args[0], pfd, counter_path, pids_path);
 	for (i = 0; i < 2; i++) {
 		kids[i] = fork();
 		if (kids[i] < 0)
