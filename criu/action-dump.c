@@ -334,8 +334,9 @@ static int plan_creator(struct pstree *t, int i)
 			return 0;
 		}
 	}
-	pr_err("task %d is in session %d, but its parent %d is not, and no task of that session "
-	       "below %d could create it: cannot be restored", it->pid, it->sid, p->pid, p->pid);
+	pr_err("task %d is in session %d, but its parent %d is not (it changed session after "
+	       "forking it?), and no task of that session below %d could create it: cannot be "
+	       "restored", it->pid, it->sid, p->pid, p->pid);
 	return -EOPNOTSUPP;
 }
 
