@@ -699,7 +699,8 @@ int mm_shmem_create(struct rst_ctx *tasks, size_t nr, int **ret_fds, size_t *ret
 				/* the object is as large as its furthest use in the tree */
 				size = 0;
 				for (size_t a = i; a < nr; a++)
-					for (size_t b = 0; b < tasks[a].mm->n_vmas; b++) {
+					for (size_t b = 0; tasks[a].mm && b < tasks[a].mm->n_vmas;
+					     b++) {
 						const VmaEntry *w = tasks[a].mm->vmas[b];
 
 						if ((w == v || (v->has_shmid && w->has_shmid &&
