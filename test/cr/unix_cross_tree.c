@@ -332,12 +332,13 @@ int main(int argc, char **argv)
 	test_ready();
 	test_waitsig();
 
-	kill(c1, SIGTERM);
-	kill(c2, SIGTERM);
-	kill(c3, SIGTERM);
+	/* before the children go on (G may be gone by the time C1 forwarded SIGTERM) */
 	if (kcmp_file(me, c1, s[0], s[0]) || kcmp_file(me, g, s[0], s[0]))
 		fail("s[0] is no longer one open file in R, C1 and G (kcmp: %d, %d)",
 		     kcmp_file(me, c1, s[0], s[0]), kcmp_file(me, g, s[0], s[0]));
+	kill(c1, SIGTERM);
+	kill(c2, SIGTERM);
+	kill(c3, SIGTERM);
 	if (expect(d[0], "G to R", 0))
 		fail("the datagram from the grandchild G is lost");
 	if (expect(a, "hello over conn", 0) || sendstr(a, "reply on A"))
