@@ -43,6 +43,7 @@
 #include "core/log.h"
 #include "opts.h"
 #include "res/res.h"
+#include "res/files.h"
 #include "arch/x86/sigframe.h"
 #include "proto/restorer.h"
 #include "images/inventory.pb-c.h"
@@ -494,6 +495,31 @@ static int check_cow(struct rst_tree *tr, size_t i)
 	return 0;
 }
 
+static pid_t ctty_source(const struct rst_tree *tr, size_t idx, struct rst_task *t,
+			 const FdinfoEntry **ret_e);
+
+/*
+ * The tasks of a session get its controlling terminal by fork from its leader (tty.c): a pty
+ * the leader can only take from a task created after it cannot be theirs.
+ */
+static int check_ctty(struct rst_tree *tr)
+{
+	const FdinfoEntry *e;
+	size_t i;
+
+	for (i = 0; i < tr->nr; i++) {
+		struct rst_task t = { .c = &tr->tasks[i] };
+
+		if (is_helper(t.c) || is_zombie(t.c) || ctty_source(tr, i, &t, &e) != -2)
+			continue;
+		pr_err("pid %d: the pty that is the controlling terminal of its session comes from "
+		       "task %d, created after it: the other tasks of the session cannot get it "
+		       "back (not supported)", t.c->pid, rst_files_source(&t, e->fd));
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 static int check_images(struct rst_tree *tr)
 {
 	size_t i;
@@ -539,6 +565,8 @@ static int check_images(struct rst_tree *tr)
 		if (!ret)
 			ret = check_pid_free(c);
 	}
+	if (!ret)
+		ret = check_ctty(tr);
 	if (!ret)
 		ret = mm_shmem_create(tr->tasks, tr->nr - tr->nr_helpers, &tr->shm_fds, &tr->nr_shm);
 	return ret;
@@ -1003,12 +1031,78 @@ static int fork_adopted(struct rst_tree *tr, size_t idx, struct rst_task *t)
 			    tr->tasks[i].pid);
 }
 
+/* Is task @pid one of those that create task @idx in turn (its creator or parent, theirs...)? */
+static bool made_before(const struct rst_tree *tr, size_t idx, pid_t pid)
+{
+	const struct rst_ctx *c = &tr->tasks[idx];
+	size_t n;
+
+	for (n = 0; c && n < tr->nr; n++) {
+		pid_t m = creator_of(c) ? creator_of(c) : (pid_t)c->ps->ppid;
+
+		if (m == pid)
+			return true;
+		c = find_task(tr, m);
+	}
+	return false;
+}
+
+/* The controlling terminal task @c had (tty_nr of /proc/PID/stat), 0: none or not recorded. */
+static uint32_t dumped_tty(const struct rst_ctx *c)
+{
+	if (is_helper(c) || is_zombie(c) || !c->core->tc->has_tty_nr)
+		return 0;
+	return c->core->tc->tty_nr;
+}
+
+/* Had another task of the session led by task @idx its controlling terminal? */
+static bool ctty_shared(const struct rst_tree *tr, size_t idx)
+{
+	const struct rst_ctx *l = &tr->tasks[idx];
+	size_t j;
+
+	for (j = 0; dumped_tty(l) && j < tr->nr; j++)
+		if (j != idx && tr->tasks[j].ps->sid == l->ps->sid &&
+		    dumped_tty(&tr->tasks[j]) == dumped_tty(l))
+			return true;
+	return false;
+}
+
+/*
+ * Session leader @idx whose terminal is a pty of the tree that other tasks of its session had:
+ * the task that has its end of it (*@ret_e), 0: the leader creates the pty, -1: nothing to do
+ * before its children exist (-2: its source is created after it, check_ctty()).
+ */
+static pid_t ctty_source(const struct rst_tree *tr, size_t idx, struct rst_task *t,
+			 const FdinfoEntry **ret_e)
+{
+	pid_t from;
+
+	*ret_e = tty_ctty_fd(t->c);
+	if (!*ret_e || !ctty_shared(tr, idx))
+		return -1;
+	from = rst_files_source(t, (*ret_e)->fd);
+	if (from < 0)
+		return -1;
+	return from > 0 && !made_before(tr, idx, from) ? -2 : from;
+}
+
+/* The session's controlling terminal, before the leader creates the tasks that inherit it. */
+static int child_ctty(struct rst_tree *tr, size_t idx, struct rst_task *t)
+{
+	const FdinfoEntry *e;
+	pid_t from = ctty_source(tr, idx, t, &e);
+
+	return from < 0 ? 0 : tty_ctty_early(t, e, from);
+}
+
 static int child_fork_children(struct rst_tree *tr, size_t idx, struct rst_task *t, bool mem)
 {
 	size_t i;
-	long ret = 0;
+	long ret;
 
-	if (mem)
+	ret = child_ctty(tr, idx, t);
+	if (!ret && mem)
 		ret = pages_cow_hide(t, tr->tasks, tr->nr, true);
 	for (i = idx + 1; i < tr->nr && !ret; i++) {
 		if ((pid_t)tr->tasks[i].ps->ppid != tr->tasks[idx].pid || creator_of(&tr->tasks[i]))
@@ -1118,7 +1212,7 @@ static __noreturn void rst_child(struct rst_tree *tr, size_t idx, const struct r
 		child_failed(&t);
 	if (tr->cow_kids[idx])
 		pr_debug("pid %d: children created", c->pid);
-	if (child_join_group(tr, idx, &t) < 0)
+	if (child_join_group(tr, idx, &t) < 0 || tty_ctty_drop(&t) < 0)
 		child_failed(&t);
 	child_run_steps(&t, child_steps, ARRAY_SIZE(child_steps), false);
 	arch_jump_to_restorer(t.area + t.premap_len, (unsigned long)t.args + t.args_len +
@@ -1284,6 +1378,56 @@ static int rst_wait_ready(struct rst_tree *tr)
 		ret = rst_wait_one(&tr->tasks[i], i == 0);
 		if (ret)
 			return ret;
+	}
+	return 0;
+}
+
+/* The controlling terminal of task @pid now (tty_nr of /proc/PID/stat), -1: unreadable. */
+static int64_t tty_now(pid_t pid)
+{
+	char path[32], buf[512], *p;
+	unsigned int tty;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	if (!p || !(p = strrchr(buf, ')')) || sscanf(p + 1, " %*c %*d %*d %*d %u", &tty) != 1)
+		return -1;
+	return tty;
+}
+
+/*
+ * Every task has the controlling terminal it had: none if it had none, and a task that had its
+ * session's pty (its leader's, restored by the tree) has the one its leader has now. Another
+ * terminal (criu's, --shell-job) is not compared: it is the one criu runs on.
+ */
+static int rst_check_ttys(struct rst_tree *tr)
+{
+	const struct rst_ctx *c, *l;
+	int64_t now, want;
+	size_t i;
+
+	for (i = 0; i < tr->nr; i++) {
+		c = &tr->tasks[i];
+		if (is_helper(c) || is_zombie(c) || !c->core->tc->has_tty_nr)
+			continue;
+		l = find_task(tr, c->ps->sid);
+		want = c->core->tc->tty_nr;
+		if (want && (!l || !tty_ctty_fd(l) || dumped_tty(l) != (uint32_t)want))
+			continue;
+		now = tty_now(c->pid);
+		if (want)	/* the pty's number may differ: the one its leader has now */
+			want = tty_now(l->pid);
+		if (now >= 0 && now == want && (now || !c->core->tc->tty_nr))
+			continue;
+		pr_err("pid %d: its controlling terminal is %#llx after restore, %#llx expected "
+		       "(dumped: %#x)", c->pid, (long long)now, (long long)want,
+		       c->core->tc->tty_nr);
+		return -EIO;
 	}
 	return 0;
 }
@@ -1603,6 +1747,7 @@ static const struct rst_step rst_steps[] = {
 	{ "check the images",		check_images,	NULL },
 	{ "create the task",		rst_fork,	rst_kill },
 	{ "wait for the restorer",	rst_wait_ready,	NULL },
+	{ "check the terminals",	rst_check_ttys,	NULL },
 	{ "finish the restore",		rst_finish,	NULL },
 	{ "report",			rst_report,	NULL },
 	{ "write the pidfile",		write_pidfile,	NULL },

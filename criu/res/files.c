@@ -1327,7 +1327,6 @@ static int files_init(struct rst_files *rf, struct rst_task *t)
 	struct rst_ctx *c = t->c;
 	struct rst_file *f;
 	size_t i;
-	int ret;
 
 	rf->t = t;
 	rf->nr = c->nr_files;
@@ -1349,8 +1348,7 @@ static int files_init(struct rst_files *rf, struct rst_task *t)
 		if (!c->fds[i]->has_owner_pid || !c->fds[i]->owner_pid)
 			f->used = true;	/* opened here, not taken from its owner */
 	}
-	ret = files_creators(rf);
-	return ret < 0 ? ret : files_limit(rf);
+	return files_creators(rf);
 }
 
 static void files_release(struct rst_files *rf)
@@ -1376,6 +1374,8 @@ int files_restore(struct rst_task *t)
 
 	ret = files_init(&rf, t);
 	if (!ret)
+		ret = files_limit(&rf);
+	if (!ret)
 		ret = files_prepare(&rf);
 	if (!ret)
 		ret = files_open(&rf, 0);
@@ -1390,4 +1390,80 @@ int files_restore(struct rst_task *t)
 		ret = files_handoff_wait(&rf);
 	files_release(&rf);
 	return ret;
+}
+
+/* The descriptor @fd of the task, or NULL. */
+static const FdinfoEntry *files_fdinfo(const struct rst_ctx *c, uint32_t fd)
+{
+	size_t i;
+
+	for (i = 0; i < c->nr_fds; i++)
+		if (c->fds[i]->fd == fd)
+			return c->fds[i];
+	return NULL;
+}
+
+/*
+ * Where descriptor @fd of the task comes from (the owner of its description, or the creator of
+ * its group), or 0: opened here. *@ret_fd: the other task's fd on it, -1: known only once that
+ * task has its fds in place (a handed-over entry).
+ */
+static pid_t files_source(struct rst_task *t, uint32_t fd, int *ret_fd)
+{
+	struct rst_files rf = { 0 };
+	const FdinfoEntry *e = files_fdinfo(t->c, fd);
+	struct rst_file *f;
+	pid_t pid = 0;
+	int ret;
+
+	if (!e)
+		return rst_task_err(t, -ENOENT, "fd %u is not in the images", fd);
+	*ret_fd = -1;
+	if (e->has_owner_pid && e->owner_pid) {
+		*ret_fd = (int)e->owner_fd;
+		return (pid_t)e->owner_pid;
+	}
+	ret = files_init(&rf, t);
+	if (ret < 0) {
+		if (rf.f)
+			files_release(&rf);
+		return ret;
+	}
+	f = rst_files_find(&rf, e->id);
+	if (f && f->take_from)
+		pid = f->take_from;
+	files_release(&rf);
+	return pid;
+}
+
+pid_t rst_files_source(struct rst_task *t, uint32_t fd)
+{
+	int ofd;
+
+	return files_source(t, fd, &ofd);
+}
+
+int rst_files_peek(struct rst_task *t, uint32_t fd)
+{
+	struct rst_files rf = { .t = t };
+	FdinfoEntry from = FDINFO_ENTRY__INIT;
+	const FdinfoEntry *e = files_fdinfo(t->c, fd);
+	int ofd = -1, ret;
+	pid_t pid;
+
+	pid = files_source(t, fd, &ofd);
+	if (pid <= 0)
+		return pid < 0 ? pid : rst_task_err(t, -ENOENT, "fd %u is opened here", fd);
+	if (!files_sync)
+		return rst_task_err(t, -ESRCH, "fd %u: no fd sharing area", fd);
+	ret = files_sync_wait(&rf, pid);
+	if (ret < 0)
+		return ret;
+	if (ofd < 0 && !files_handoff_slot(e->id, pid, &ofd))
+		return rst_task_err(t, -ENOENT, "fd %u: task %d did not create file %u for us",
+				    fd, pid, e->id);
+	from.fd = fd;
+	from.owner_pid = (uint32_t)pid;
+	from.owner_fd = (uint32_t)ofd;
+	return files_grab(&rf, &from);
 }

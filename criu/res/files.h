@@ -154,6 +154,31 @@ int rst_files_reopen_peer(struct rst_files *rf, pid_t pid, int fd, int flags);
 /* Task, in .prepare: write the @len bytes of raw image @kind/@id into @fd; leaves a message. */
 int rst_files_data_fill(struct rst_files *rf, int kind, uint32_t id, int fd, uint64_t len);
 
+/*
+ * Before the task's files step (a session leader makes its terminal its controlling terminal
+ * before it creates its children): the task its descriptor @fd comes from (the owner of its
+ * open file description, or the creator of the object, files.h), 0: opened by the task itself,
+ * or -errno (leaves a message). Also usable by criu once files_check() saw every task.
+ */
+pid_t rst_files_source(struct rst_task *t, uint32_t fd);
+/*
+ * A new fd on the open file description of descriptor @fd, taken from its source task once it
+ * has its fds in place; not counted as taken (the files step takes it again). Leaves a message.
+ */
+int rst_files_peek(struct rst_task *t, uint32_t fd);
+
+/* tty.c: the controlling terminal of a session (restore). */
+struct FdinfoEntry;
+/*
+ * The descriptor of session leader @c on the pty that was its session's controlling terminal
+ * (a slave if it has one), or NULL: not a leader, or its terminal is no pty of the images.
+ */
+const struct FdinfoEntry *tty_ctty_fd(const struct rst_ctx *c);
+/* Task @t, leader of its session, before it creates its children: see tty.c. */
+int tty_ctty_early(struct rst_task *t, const struct FdinfoEntry *e, pid_t from);
+/* Task @t, after it created its children: drop an inherited terminal it did not have. */
+int tty_ctty_drop(struct rst_task *t);
+
 /* Move @fd above the task's fds (the new fd is close-on-exec); returns it or -errno. */
 int rst_files_stash(struct rst_files *rf, int fd);
 /* The entry @id, or NULL. */

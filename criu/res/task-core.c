@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -358,10 +359,27 @@ static void regs_to_entry(const struct user_regs_struct *r, UserX86RegsEntry *e)
 	e->gs = r->gs;
 }
 
+/* The controlling terminal of task @pid (tty_nr of /proc/PID/stat), 0: none; -1: unreadable. */
+static int64_t task_tty_nr(pid_t pid)
+{
+	_cleanup_free_ char *buf = NULL;
+	char path[64], *s;
+	unsigned int tty = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (proc_read_file(path, &buf) < 0)
+		return -1;
+	s = strrchr(buf, ')');
+	if (!s || sscanf(s + 1, " %*c %*d %*d %*d %u", &tty) != 1)
+		return -1;
+	return tty;
+}
+
 /* The main thread's task_core_entry; @sa/@sa_ptrs (64 each) are storage it points to. */
 static void task_core_fill(const struct dump_ctx *dc, uint64_t sigmask, TaskCoreEntry *tc,
 			   SigactionEntry *sa, SigactionEntry **sa_ptrs)
 {
+	int64_t tty;
 	int i;
 
 	tc->state = dc->seize_state == COMPEL_TASK_STOPPED ? TASK_STATE__TASK_STOPPED :
@@ -379,6 +397,9 @@ static void task_core_fill(const struct dump_ctx *dc, uint64_t sigmask, TaskCore
 	tc->dumpable = dc->misc.dumpable;
 	tc->has_child_subreaper = true;
 	tc->child_subreaper = dc->misc.child_subreaper != 0;
+	tty = task_tty_nr(dc->pid);
+	tc->has_tty_nr = tty >= 0;
+	tc->tty_nr = (uint32_t)max(tty, (int64_t)0);
 	for (i = 0; i < 64; i++) {
 		sigaction_entry__init(&sa[i]);
 		sa[i].sigaction = dc->misc.sigactions[i].handler;

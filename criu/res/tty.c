@@ -41,6 +41,8 @@
 #include "core/image.h"
 #include "core/log.h"
 #include "opts.h"
+#include "images/core.pb-c.h"
+#include "images/pstree.pb-c.h"
 #include "images/fdinfo.pb-c.h"
 
 #define PTS_MAJOR_FIRST	136
@@ -495,6 +497,16 @@ static int ptmx_open(struct rst_files *rf, uint32_t index)
 	return fd;
 }
 
+/*
+ * The master a session leader that creates its pty opened before its children (tty_ctty_early()),
+ * for its files step: of that task only (its children inherit a copy of this).
+ */
+static struct {
+	pid_t pid;
+	uint32_t index;
+	int fd;
+} early_ptmx = { .fd = -1 };
+
 static int tty_prepare(struct rst_files *rf, struct rst_file *f)
 {
 	const TtyEntry *te = tty(f);
@@ -508,6 +520,10 @@ static int tty_prepare(struct rst_files *rf, struct rst_file *f)
 		fd = open(path, (int)(te->flags & ~(O_CREAT | O_TRUNC)) | O_NOCTTY | O_CLOEXEC);
 		if (fd < 0)
 			return rst_task_err(rf->t, -errno, "cannot open criu's terminal: %m");
+	} else if (te->kind == TTY_KIND__PTY_MASTER && early_ptmx.fd >= 0 &&
+		   early_ptmx.pid == rf->t->c->pid && early_ptmx.index == te->index) {
+		fd = early_ptmx.fd;	/* tty_ctty_early() */
+		early_ptmx.fd = -1;
 	} else if (te->kind == TTY_KIND__PTY_MASTER) {
 		fd = ptmx_open(rf, te->index);
 		if (fd < 0)
@@ -734,3 +750,107 @@ const struct res_ops tty_ops = {
 	.post_open	= tty_post_open,
 	.linked		= tty_linked,
 };
+
+/* The master entry of pty @index in files.img, or NULL. */
+static const TtyEntry *tty_image_master(const struct rst_ctx *c, uint32_t index)
+{
+	size_t i;
+
+	for (i = 0; i < c->nr_files; i++)
+		if (c->files[i]->tty && c->files[i]->tty->kind == TTY_KIND__PTY_MASTER &&
+		    c->files[i]->tty->index == index)
+			return c->files[i]->tty;
+	return NULL;
+}
+
+const FdinfoEntry *tty_ctty_fd(const struct rst_ctx *c)
+{
+	const FdinfoEntry *best = NULL;
+	const TtyEntry *te, *mte;
+	const FileEntry *fe;
+	size_t i;
+
+	if ((pid_t)c->ps->sid != c->pid)
+		return NULL;
+	for (i = 0; i < c->nr_fds; i++) {
+		fe = rst_file_entry(c, c->fds[i]->id);
+		te = fe ? fe->tty : NULL;
+		if (!te || (te->kind != TTY_KIND__PTY_MASTER && te->kind != TTY_KIND__PTY_SLAVE))
+			continue;
+		mte = tty_image_master(c, te->index);
+		if (!mte || !mte->has_sid || (pid_t)mte->sid != c->pid)
+			continue;
+		if (te->kind == TTY_KIND__PTY_SLAVE)
+			return c->fds[i];
+		if (!best)
+			best = c->fds[i];
+	}
+	return best;
+}
+
+/*
+ * Session leader @t, before it creates its children: makes the pty its descriptor @e is on its
+ * controlling terminal, so that they inherit it (the only way a task that does not lead its
+ * session gets one). @from: the task that has it (tty_ctty_fd(), rst_files_source()), which
+ * must be created before us; 0: we create the pty: its master is opened now and kept for our
+ * files step. The rest (termios, data, foreground group) comes in the files step.
+ */
+int tty_ctty_early(struct rst_task *t, const FdinfoEntry *e, pid_t from)
+{
+	struct rst_files rf = { .t = t };
+	const FileEntry *fe = rst_file_entry(t->c, e->id);
+	const TtyEntry *te = fe->tty;
+	int fd, s, v = 0, ret = 0;
+
+	if (from) {
+		fd = rst_files_peek(t, e->fd);
+		if (fd < 0)
+			return fd;
+	} else {
+		fd = ptmx_open(&rf, te->index);
+		if (fd < 0)
+			return fd;
+		if (ioctl(fd, TIOCSPTLCK, &v) < 0) {
+			ret = rst_task_err(t, -errno, "pty %u: cannot unlock it: %m", te->index);
+			close(fd);
+			return ret;
+		}
+	}
+	s = fd;
+	if (from == 0 || te->kind == TTY_KIND__PTY_MASTER)
+		s = ioctl(fd, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (s < 0 || ioctl(s, TIOCSCTTY, 0) < 0)
+		ret = rst_task_err(t, -errno, "pty %u: cannot make it the controlling terminal: %m",
+				   te->index);
+	if (s >= 0 && s != fd)
+		close(s);
+	if (from || ret < 0) {
+		close(fd);
+		return ret;
+	}
+	early_ptmx.pid = t->c->pid;
+	early_ptmx.index = te->index;
+	early_ptmx.fd = fd;
+	return 0;
+}
+
+/*
+ * After the task created its children (which inherited what it has): a task that had no
+ * controlling terminal lets go of the one it inherited (its session's, or criu's). TIOCNOTTY
+ * from a task that does not lead its session drops it for that task only.
+ */
+int tty_ctty_drop(struct rst_task *t)
+{
+	const TaskCoreEntry *tc = t->c->core->tc;
+	int fd, ret = 0;
+
+	if (!tc->has_tty_nr || tc->tty_nr || getsid(0) == getpid())
+		return 0;
+	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;	/* none */
+	if (ioctl(fd, TIOCNOTTY) < 0)
+		ret = rst_task_err(t, -errno, "cannot let go of the controlling terminal: %m");
+	close(fd);
+	return ret;
+}

@@ -9,10 +9,13 @@
  * After restore: M finds R's bytes on the master and the same pty number, then writes more;
  * R reads M's bytes (before and after restore, in order) from its slave and finds the same pty;
  * S finds the pty as its controlling terminal (/dev/tty, tcgetsid) with SG's group in the
- * foreground; SG finds its session and group and its controlling terminal.
+ * foreground; SG finds its session and group and its controlling terminal. Every task has the
+ * controlling terminal it had (tty_nr of /proc/self/stat): R and M none, the others the pty.
  *
  * Built twice: pty_master_child without SG (S's own group is in the foreground), and
- * pty_session_member (SESSION_MEMBER defined) with it.
+ * pty_session_member (SESSION_MEMBER defined) with it, a child G of SG in SG's group (the
+ * terminal passes down two forks), and a child N of S that gave up the terminal (TIOCNOTTY)
+ * and must not have it after restore (/dev/tty: ENXIO).
  */
 #include "zdtmtst.h"
 
@@ -88,30 +91,82 @@ static void ready(void)
 		_exit(2);
 }
 
-static void run_sg(void)
+/* Our controlling terminal (tty_nr of /proc/self/stat: its device number), 0: none. */
+static unsigned int tty_nr(void)
 {
-	pid_t sid = getsid(0);
+	char buf[1024], *p;
+	unsigned int tty = ~0U;
+	ssize_t n;
 	int fd;
 
-	if (setpgid(0, 0))
+	fd = open("/proc/self/stat", O_RDONLY);
+	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %u", &tty) != 1)
+		return ~0U;
+	return tty;
+}
+
+/*
+ * SG: its own group, the foreground one, in S's session with its terminal (@rdev). With
+ * SESSION_MEMBER, N: a task of the same session that let go of the terminal (TIOCNOTTY), and
+ * must not have it back; G: a child of SG in SG's group, which inherited it from SG.
+ */
+static void run_member(const char *role, dev_t rdev)
+{
+	pid_t sid = getsid(0), g = 0;
+	int fd, status;
+
+	if (*role == 'S' && setpgid(0, 0))
 		_exit(3);
+	if (*role == 'N') {
+		fd = open("/dev/tty", O_RDWR | O_NOCTTY);
+		if (fd < 0 || ioctl(fd, TIOCNOTTY) || tty_nr() != 0)
+			_exit(3);
+		close(fd);
+	}
+	if (*role == 'S') {
+		g = fork();
+		if (g < 0)
+			_exit(3);
+		if (g == 0)
+			role = "G";	/* SG's child, on in SG's group */
+	}
 	ready();
 	wait_term();
-	if (getsid(0) != sid || getpgid(0) != getpid())
+	if (g)
+		kill(g, SIGTERM);
+	if (getsid(0) != sid || (*role == 'S' && getpgid(0) != getpid()))
 		_exit(30);
 	fd = open("/dev/tty", O_RDWR | O_NOCTTY);
+	if (*role == 'N') {
+		if (fd >= 0 || errno != ENXIO || tty_nr() != 0)
+			_exit(34);
+		_exit(0);
+	}
 	if (fd < 0)
 		_exit(31);
-	if (tcgetpgrp(fd) != getpid())
+	if (tcgetpgrp(fd) != getpgid(0) || tcgetsid(fd) != sid)
 		_exit(32);
-	_exit(0);
+	close(fd);
+	if (tty_nr() != (unsigned int)rdev)
+		_exit(33);
+	if (!g)
+		_exit(0);
+	while (waitpid(g, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(35);
+	_exit(WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : 36);
 }
 
 static void run_s(const char *name, dev_t rdev)
 {
 	struct stat st;
 	int fd, status;
-	pid_t sg;
+	pid_t sg, n = 0;
 
 	if (setsid() < 0)
 		_exit(3);
@@ -123,11 +178,16 @@ static void run_s(const char *name, dev_t rdev)
 	if (sg < 0)
 		_exit(3);
 	if (sg == 0)
-		run_sg();
+		run_member("SG", rdev);
 	setpgid(sg, sg);
+	n = fork();
+	if (n < 0)
+		_exit(3);
+	if (n == 0)
+		run_member("N", rdev);
 #else
 	sg = getpid();
-	(void)run_sg;
+	(void)run_member;
 #endif
 	if (tcsetpgrp(fd, sg))
 		_exit(3);
@@ -135,6 +195,10 @@ static void run_s(const char *name, dev_t rdev)
 	wait_term();
 	if (sg != getpid())
 		kill(sg, SIGTERM);
+	if (n)
+		kill(n, SIGTERM);
+	if (tty_nr() != (unsigned int)rdev)
+		_exit(24);
 	if (fstat(fd, &st) || st.st_rdev != rdev)
 		_exit(20);
 	if (tcgetsid(fd) != getpid())
@@ -145,6 +209,11 @@ static void run_s(const char *name, dev_t rdev)
 	fd = open("/dev/tty", O_RDWR | O_NOCTTY);
 	if (fd < 0 || tcgetsid(fd) != getpid())	/* fstat() would tell /dev/tty itself */
 		_exit(23);
+	if (n) {
+		status = reap(n);
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			_exit(WIFEXITED(status) ? 80 + WEXITSTATUS(status) % 40 : 79);
+	}
 	if (sg == getpid())
 		_exit(0);
 	status = reap(sg);
@@ -155,6 +224,7 @@ static void run_s(const char *name, dev_t rdev)
 
 static void run_m(int m, int nr)
 {
+	unsigned int tty = tty_nr();
 	int now = -1;
 	char c;
 
@@ -164,6 +234,8 @@ static void run_m(int m, int nr)
 	wait_term();
 	if (ioctl(m, TIOCGPTN, &now) || now != nr)
 		_exit(10);
+	if (tty_nr() != tty)
+		_exit(14);
 	if (read_exact(m, TO_MASTER, strlen(TO_MASTER)))
 		_exit(11);
 	if (write(m, M_AFTER, strlen(M_AFTER)) != (ssize_t)strlen(M_AFTER))
@@ -180,6 +252,7 @@ int main(int argc, char **argv)
 	pid_t pm, ps;
 	char name[64], c;
 	int m, s, nr, status, i;
+	unsigned int tty;
 	dev_t rdev;
 
 	test_init(argc, argv);
@@ -220,7 +293,7 @@ int main(int argc, char **argv)
 	close(rdy[1]);
 	close(fin[0]);
 #ifdef SESSION_MEMBER
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 5; i++)
 #else
 	for (i = 0; i < 2; i++)
 #endif
@@ -229,8 +302,12 @@ int main(int argc, char **argv)
 	if (write(s, TO_MASTER, strlen(TO_MASTER)) != (ssize_t)strlen(TO_MASTER))
 		fail("write to the slave: %m");
 
+	tty = tty_nr();
 	test_ready();
 	test_waitsig();
+
+	if (tty_nr() != tty)
+		fail("R's controlling terminal is %#x after restore, was %#x", tty_nr(), tty);
 
 	kill(pm, SIGTERM);
 	kill(ps, SIGTERM);
@@ -244,12 +321,14 @@ int main(int argc, char **argv)
 	status = reap(ps);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		fail("S failed: %#x (20: its slave, 21: not its session's terminal, 22: foreground "
-		     "group, 23: /dev/tty; 40+N: SG failed with N: 30 ids, 31 no /dev/tty, 32 not "
-		     "in the foreground)", status);
+		     "group, 23: /dev/tty, 24: tty_nr; 40+N: SG failed with N (80+N: N did): 30 ids, "
+		     "31 no /dev/tty, 32 not in the foreground, 33 tty_nr, 34 N has a terminal, "
+		     "36: G failed)", status);
 	if (write(fin[1], "f", 1) != 1)
 		fail("write: %m");
 	status = reap(pm);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		fail("M failed: %#x (10: another pty number, 11: R's bytes lost, 12: write)", status);
+		fail("M failed: %#x (10: another pty number, 11: R's bytes lost, 12: write, 14: "
+		     "another controlling terminal)", status);
 	pass();
 }
