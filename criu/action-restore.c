@@ -500,7 +500,7 @@ static pid_t ctty_source(const struct rst_tree *tr, size_t idx, struct rst_task 
 
 /*
  * The tasks of a session get its controlling terminal by fork from its leader (tty.c): a pty
- * the leader can only take from a task created after it cannot be theirs.
+ * the leader can only take from a task it creates itself cannot be theirs.
  */
 static int check_ctty(struct rst_tree *tr)
 {
@@ -513,7 +513,7 @@ static int check_ctty(struct rst_tree *tr)
 		if (is_helper(t.c) || is_zombie(t.c) || ctty_source(tr, i, &t, &e) != -2)
 			continue;
 		pr_err("pid %d: the pty that is the controlling terminal of its session comes from "
-		       "task %d, created after it: the other tasks of the session cannot get it "
+		       "task %d, which it creates: the other tasks of the session cannot get it "
 		       "back (not supported)", t.c->pid, rst_files_source(&t, e->fd));
 		return -EOPNOTSUPP;
 	}
@@ -1031,18 +1031,16 @@ static int fork_adopted(struct rst_tree *tr, size_t idx, struct rst_task *t)
 			    tr->tasks[i].pid);
 }
 
-/* Is task @pid one of those that create task @idx in turn (its creator or parent, theirs...)? */
-static bool made_before(const struct rst_tree *tr, size_t idx, pid_t pid)
+/* Is task @pid created by task @idx or by a task it creates (its maker: creator or parent)? */
+static bool made_by(const struct rst_tree *tr, pid_t pid, size_t idx)
 {
-	const struct rst_ctx *c = &tr->tasks[idx];
+	const struct rst_ctx *c = find_task(tr, pid);
 	size_t n;
 
-	for (n = 0; c && n < tr->nr; n++) {
-		pid_t m = creator_of(c) ? creator_of(c) : (pid_t)c->ps->ppid;
-
-		if (m == pid)
+	for (n = 0; c && n <= tr->nr; n++) {
+		if (c == &tr->tasks[idx])
 			return true;
-		c = find_task(tr, m);
+		c = find_task(tr, creator_of(c) ? creator_of(c) : (pid_t)c->ps->ppid);
 	}
 	return false;
 }
@@ -1071,7 +1069,10 @@ static bool ctty_shared(const struct rst_tree *tr, size_t idx)
 /*
  * Session leader @idx whose terminal is a pty of the tree that other tasks of its session had:
  * the task that has its end of it (*@ret_e), 0: the leader creates the pty, -1: nothing to do
- * before its children exist (-2: its source is created after it, check_ctty()).
+ * before its children exist (-2: its source is a task it creates, check_ctty()). The source
+ * restores its files without waiting for the tasks the leader creates (they are in the
+ * leader's session or below it, the source is not; it waits only for tasks before it in
+ * pstree order, files.h).
  */
 static pid_t ctty_source(const struct rst_tree *tr, size_t idx, struct rst_task *t,
 			 const FdinfoEntry **ret_e)
@@ -1084,7 +1085,7 @@ static pid_t ctty_source(const struct rst_tree *tr, size_t idx, struct rst_task 
 	from = rst_files_source(t, (*ret_e)->fd);
 	if (from < 0)
 		return -1;
-	return from > 0 && !made_before(tr, idx, from) ? -2 : from;
+	return from > 0 && made_by(tr, from, idx) ? -2 : from;
 }
 
 /* The session's controlling terminal, before the leader creates the tasks that inherit it. */

@@ -22,6 +22,14 @@
  * termios is set. The slave the dumped session had as controlling terminal becomes the
  * restored session's (TIOCSCTTY), with its foreground group (TIOCSPGRP). A SHELL_TTY is a new
  * open file description of criu's own terminal (the first of its fds 0, 1, 2 that is one).
+ * Controlling terminal of the other tasks of the session: a task that does not lead its session
+ * only gets one by fork (the kernel copies it; TIOCSCTTY and open() give one to the leader
+ * only). So a leader whose terminal other tasks of its session had (tty_nr, core.proto) takes
+ * it before it creates its children (tty_ctty_early(): it opens the master itself when it
+ * creates the pty, else it takes a copy of its end from the task that restores it, once that
+ * task's fds are in place); every task that had no terminal drops the one it inherited after
+ * creating its own children (tty_ctty_drop(): TIOCNOTTY, for that task only). criu then checks
+ * every task's terminal against its dumped tty_nr (action-restore.c).
  */
 #define LOG_PREFIX "tty: "
 #include "res/files.h"
