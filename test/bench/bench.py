@@ -11,9 +11,13 @@ next to the ceilings measured in the same runs, at the same size:
   task's memory from RAM once (the hot buffer reads from the caches), and write it into fresh
   tmpfs pages. The dump's ratio is taken against that one. It times its second pass: the
   first pass into tmpfs pages that nothing used lately pays for this VM's host taking back
-  freed guest memory (0.4 to 2 s more per GiB, at random), which the dump, writing into pages
-  the ceilings just freed, does not pay (see ceiling.c). Measured here, reading the source from
-  RAM costs about nothing more than from the caches.
+  freed guest memory (0.4 to 2 s more per GiB, at random; see ceiling.c). So that the dump
+  writes into pages in the same state, each write ceiling and each cycle first populates and
+  frees twice the memory (the workload takes half of those pages, the pages image the other half):
+  without that, the dump's image lands in pages the host took back and a 1 GiB dump takes
+  0.6 to 1.3 s here instead of 0.40 to 0.45 s, all of the difference in the kernel's copy into
+  the new tmpfs pages. Measured here, reading the source from RAM costs about nothing more
+  than from the caches.
 - restore: filling as much freshly mapped memory (the fastest of faulting page by page,
   MADV_POPULATE_WRITE first, and the kernel writing each page through its own mapping). The
   ceilings fill with one thread; a restore of 32 MiB or more copies with two where it has two
@@ -90,11 +94,19 @@ class Bench:
         res = {}
         for key in ("write", "write_cold", "touch", "populate", "kernel"):
             if key.startswith("write"):
+                self.warm(mib)
                 cmd = [self.ceiling, "write", path, str(mib), "cold" if key != "write" else "hot"]
             else:
                 cmd = [self.ceiling, "fill", str(mib), key]
             res[key] = float(subprocess.check_output(cmd))
         return res
+
+    def warm(self, mib):
+        """Populate and free 2 * MIB MiB (and some): the next allocations of that much get
+        pages the host backs (see the top), for a workload and its pages image, or for the
+        source and the file of a write ceiling."""
+        if mib:
+            subprocess.check_output([self.ceiling, "fill", str(2 * mib + 64), "populate"])
 
     def criu_run(self, args, log_dir):
         t0 = time.monotonic()
@@ -142,6 +154,7 @@ class Bench:
         """Start a memhog of MIB MiB with CHILDREN sleeping children, dump it, restore it,
         kill it. Returns (dump s, restore s)."""
         work = tempfile.mkdtemp(prefix="run-", dir=self.shm)
+        self.warm(mib)
         pidfile = os.path.join(work, "hog.pid")
         images = os.path.join(work, "img")
         os.mkdir(images)
