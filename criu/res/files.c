@@ -942,7 +942,12 @@ static bool files_holder_failed(uint32_t id, pid_t me)
 		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
-			return true;
+			/*
+			 * Not created yet (its parent, in another branch of the tree, may still be
+			 * restoring its memory), or dead and reaped: then criu, told by its parent,
+			 * kills the tree. Taking it for failed would close the entry under its feet.
+			 */
+			continue;
 		n = read(fd, buf, sizeof(buf) - 1);
 		close(fd);
 		buf[n > 0 ? n : 0] = '\0';
