@@ -141,6 +141,30 @@ static bool criu_has_socket(uint32_t ino)
 	return ret;
 }
 
+/*
+ * Does any task of the system hold the socket @ino as an fd? (Error path only: it reads every
+ * task's fd table.) A socket none holds lives only inside a queued message (SCM_RIGHTS).
+ */
+static bool any_task_has_socket(uint32_t ino)
+{
+	struct dirent *de;
+	bool ret = false;
+	DIR *d;
+	char *end;
+	long pid;
+
+	d = opendir("/proc");
+	if (!d)
+		return true;
+	while (!ret && (de = readdir(d))) {
+		pid = strtol(de->d_name, &end, 10);
+		if (pid > 0 && !*end)
+			ret = pid_has_socket((pid_t)pid, ino);
+	}
+	closedir(d);
+	return ret;
+}
+
 /* Is the client @ino's connection queued on a listening socket of task @pid? */
 static bool pid_has_listener_of(pid_t pid, uint32_t ino)
 {
@@ -228,6 +252,12 @@ static int unix_sk_check_peer(struct dump_ctx *dc, const struct fd_parms *p,
 	unix_diag_release(&peer);
 	if (u->type == SOCK_DGRAM && named && dc->opts->ext_unix_sk)
 		return 0;
+	if (!any_task_has_socket(u->peer)) {
+		pr_err("fd %d of task %d: unix socket %u is connected to socket %u that no task "
+		       "holds (in flight inside a queued message, SCM_RIGHTS): not supported",
+		       p->fd, p->pid, u->ino, u->peer);
+		return -EOPNOTSUPP;
+	}
 	pr_err("fd %d of task %d: unix socket %u is connected to socket %u outside the dumped "
 	       "tree%s", p->fd, p->pid, u->ino, u->peer,
 	       u->type != SOCK_DGRAM ? "" : named ? " (--ext-unix-sk reconnects it by name)" :

@@ -546,7 +546,26 @@ def unix_ext(h, kind, ext_unix_sk):
             os.unlink(path)
 
 
+def unix_inflight(h):
+    """The target's socketpair has its second end only inside a message queued on another
+    pair (sent with SCM_RIGHTS, then closed). The dump refuses it saying so (not "outside the
+    tree"), and the target keeps running: after SIGTERM it takes the end back and "alive" goes
+    through the pair."""
+    pid = h.spawn(h.test_prog("errors", "unix_ext"), ["-", "inflight"],
+                  outfile=h.path("test.out"), pidfile=h.path("target.pid"))
+    images = h.path("img")
+    before = runner.my_children()
+    rc, out = h.dump(pid, images, expect_ok=False)
+    expect_refused(h, rc, out, os.path.join(images, "dump.log"),
+                   "dump of a unix socket whose peer is in flight",
+                   ["no task holds (in flight"])
+    expect_nothing_left(h, before)
+    expect_counting(h, pid, "the refused dump")
+    h.finish_test(pid, h.path("test.out"))
+
+
 CASES += [
+    ("dump_unix_peer_in_flight_refused", unix_inflight),
     ("dump_unix_external_stream_refused", lambda h: unix_ext(h, "stream", False)),
     ("dump_unix_external_dgram_refused", lambda h: unix_ext(h, "dgram", False)),
     ("dump_unix_external_dgram_ext_unix_sk", lambda h: unix_ext(h, "dgram", True)),

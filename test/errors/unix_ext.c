@@ -5,21 +5,21 @@
  * SIGTERM it sends "alive" through the socket: the runner checks it arrives.
  *
  *   unix_ext PATH stream|dgram
- *   unix_ext - across       a socketpair split between it and a child (which it kills at
- *                           the end); "alive" goes through the pair
+ *   unix_ext - inflight     a socketpair whose second end it sent through another pair
+ *                           (SCM_RIGHTS) and closed: only the queued message holds it. After
+ *                           SIGTERM it receives that end and sends "alive" through the pair.
  */
 #include "zdtmtst.h"
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <sys/un.h>
 
 static void publish(const char *path, unsigned long n)
@@ -36,33 +36,63 @@ static void publish(const char *path, unsigned long n)
 	close(fd);
 }
 
+/* Send fd @fd through the socket @sk (SCM_RIGHTS). */
+static void send_fd(int sk, int fd)
+{
+	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+	struct iovec iov = { "f", 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	if (sendmsg(sk, &mh, 0) != 1)
+		fail("sendmsg(SCM_RIGHTS): %m");
+}
+
+/* The fd that came through the socket @sk, or -1. */
+static int recv_fd(int sk)
+{
+	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+	char c;
+	struct iovec iov = { &c, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm;
+	int fd;
+
+	if (recvmsg(sk, &mh, 0) != 1)
+		return -1;
+	cm = CMSG_FIRSTHDR(&mh);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
 int main(int argc, char **argv)
 {
 	struct timespec ts = { 0, 10000000 };
-	char counter_path[PATH_MAX], **args;
+	char counter_path[PATH_MAX], **args, buf[8] = "";
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	unsigned long count = 0;
-	int sk, nargs, sv[2], status;
-	pid_t child = 0;
+	int sk, nargs, sv[2], cv[2] = { -1, -1 }, peer;
+	bool inflight;
 
 	nargs = test_init_args(argc, argv, &args);
 	if (nargs != 2 || (strcmp(args[1], "stream") && strcmp(args[1], "dgram") &&
-			   strcmp(args[1], "across")))
-		fail("usage: unix_ext PATH stream|dgram|across");
+			   strcmp(args[1], "inflight")))
+		fail("usage: unix_ext PATH stream|dgram|inflight");
+	inflight = !strcmp(args[1], "inflight");
 	snprintf(counter_path, sizeof(counter_path), "%s/counter", test_dir());
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", args[0]);
-	if (!strcmp(args[1], "across")) {
-		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+	if (inflight) {
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) || socketpair(AF_UNIX, SOCK_DGRAM, 0, cv))
 			fail("socketpair: %m");
-		child = fork();
-		if (child < 0)
-			fail("fork: %m");
-		if (child == 0) {
-			close(sv[0]);
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			for (;;)
-				pause();
-		}
+		send_fd(cv[0], sv[1]);
 		close(sv[1]);
 		sk = sv[0];
 	} else {
@@ -79,11 +109,12 @@ int main(int argc, char **argv)
 	}
 	if (send(sk, "alive", 5, 0) != 5)
 		fail("the socket no longer works: %m");
-	if (child > 0) {
-		if (waitpid(child, &status, WNOHANG) != 0)
-			fail("the child is gone");
-		kill(child, SIGKILL);
-		waitpid(child, &status, 0);
+	if (inflight) {
+		peer = recv_fd(cv[1]);
+		if (peer < 0)
+			fail("the end in flight did not come through: %m");
+		if (read(peer, buf, sizeof(buf) - 1) != 5 || strcmp(buf, "alive"))
+			fail("the end in flight got '%s', expected 'alive'", buf);
 	}
 	unlink(counter_path);
 	pass();
