@@ -434,9 +434,18 @@ def expect_tree_intact(h, pids, what):
     expect_counting(h, pids[0], what)
 
 
-def restore_tree(h, pid, images, tag):
-    """IMAGES hold a complete dump of the tree of PID, which is gone: bring it back."""
+def restore_tree(h, pid, images, tag, pids=()):
+    """IMAGES hold a complete dump of the tree of PID, which is gone: bring it back. PIDS: the
+    tree's tasks, waited for (and reaped) too: a criu killed while it waited for the tree to
+    die leaves some of them dying, their pids still taken."""
     h.expect_gone(pid, "dump")
+    deadline = time.monotonic() + h.remaining(10)
+    while any(runner.pid_exists(p) for p in pids):
+        if time.monotonic() > deadline:
+            raise Fail("tasks of the dumped tree still exist: %s" %
+                       [p for p in pids if runner.pid_exists(p)])
+        runner.reap_zombies()
+        time.sleep(0.005)
     h.restore(images, h.path("restore%s.pid" % tag))
     h.restored_pid(h.path("restore%s.pid" % tag), pid)
 
@@ -483,7 +492,7 @@ def criu_killed_during_tree_dump(h):
         what = "criu was killed %.3f s into a tree dump" % delay
         if criu.returncode == 0 or not runner.pid_alive(pid):
             finished += 1
-            restore_tree(h, pid, images, str(i))
+            restore_tree(h, pid, images, str(i), pids)
             what = "a finished tree dump and its restore"
         else:
             killed += 1
