@@ -1101,15 +1101,22 @@ static int child_fork_children(struct rst_tree *tr, size_t idx, struct rst_task 
 {
 	size_t i;
 	long ret;
+	int pass;
 
 	ret = child_ctty(tr, idx, t);
 	if (!ret && mem)
 		ret = pages_cow_hide(t, tr->tasks, tr->nr, true);
-	for (i = idx + 1; i < tr->nr && !ret; i++) {
-		if ((pid_t)tr->tasks[i].ps->ppid != tr->tasks[idx].pid || creator_of(&tr->tasks[i]))
-			continue;
-		ret = fork_task(tr, i, mem ? t : NULL, t);
-	}
+	/*
+	 * Zombies last: we wait for each to die, and one in the group of a sibling waits for
+	 * that sibling to lead it first.
+	 */
+	for (pass = 0; pass < 2; pass++)
+		for (i = idx + 1; i < tr->nr && !ret; i++) {
+			if ((pid_t)tr->tasks[i].ps->ppid != tr->tasks[idx].pid ||
+			    creator_of(&tr->tasks[i]) || is_zombie(&tr->tasks[i]) != (pass == 1))
+				continue;
+			ret = fork_task(tr, i, mem ? t : NULL, t);
+		}
 	if (!ret)
 		ret = fork_adopted(tr, idx, t);
 	if (!ret && mem)
@@ -1144,11 +1151,19 @@ static __noreturn void zombie_child(struct rst_tree *tr, size_t idx)
 	int status = c->core->tc->exit_code;
 	sigset_t set;
 
-	/* a zombie may lead a session or a group the others are in */
-	if ((pid_t)c->ps->sid == c->pid)
+	/* a zombie may lead a session or a group the others are in, or be in a sibling's group */
+	if ((pid_t)c->ps->sid == c->pid) {
 		setsid();
-	else if ((pid_t)c->ps->pgid == c->pid)
+	} else if ((pid_t)c->ps->pgid == c->pid) {
 		setpgid(0, 0);
+	} else {
+		struct rst_task t = { .c = c, .status_fd = -1, .go_fd = -1, .pages_fd = -1,
+				      .exe_fd = -1 };
+
+		/* created after its parent's other children: its leader is made or on its way */
+		if (join_group(tr, idx, &t) < 0)
+			pr_err("pid %d (a zombie): %s", c->pid, t.err);	/* rst_check_groups() fails */
+	}
 	group_ready(tr, idx);
 	prctl(PR_SET_NAME, c->core->tc->comm);
 	if (WIFSIGNALED(status)) {
@@ -1384,10 +1399,10 @@ static int rst_wait_ready(struct rst_tree *tr)
 }
 
 /* The controlling terminal of task @pid now (tty_nr of /proc/PID/stat), -1: unreadable. */
-static int64_t tty_now(pid_t pid)
+/* The process group, session and controlling terminal of task @pid now; -1: unreadable. */
+static int stat_ids(pid_t pid, int *pgid, int *sid, unsigned int *tty)
 {
 	char path[32], buf[512], *p;
-	unsigned int tty;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
@@ -1396,9 +1411,50 @@ static int64_t tty_now(pid_t pid)
 		return -1;
 	p = fgets(buf, sizeof(buf), f);
 	fclose(f);
-	if (!p || !(p = strrchr(buf, ')')) || sscanf(p + 1, " %*c %*d %*d %*d %u", &tty) != 1)
+	if (!p || !(p = strrchr(buf, ')')) ||
+	    sscanf(p + 1, " %*c %*d %d %d %u", pgid, sid, tty) != 3)
 		return -1;
-	return tty;
+	return 0;
+}
+
+static int64_t tty_now(pid_t pid)
+{
+	unsigned int tty;
+	int pgid, sid;
+
+	return stat_ids(pid, &pgid, &sid, &tty) ? -1 : (int64_t)tty;
+}
+
+/*
+ * Every task, zombies too, is in the process group and the session it was in: the recorded
+ * ones where the tree has their leader (a task, or a helper standing in for an exited one),
+ * else the root's (led from outside the tree, which the dump checked).
+ */
+static int rst_check_groups(struct rst_tree *tr)
+{
+	int rpgid, rsid, pgid, sid, want_pgid, want_sid;
+	const struct rst_ctx *c;
+	unsigned int tty;
+	size_t i;
+
+	if (stat_ids(tr->tasks[0].pid, &rpgid, &rsid, &tty))
+		return pr_err_ret(-ESRCH, "cannot read /proc/%d/stat", tr->tasks[0].pid);
+	for (i = 0; i < tr->nr; i++) {
+		c = &tr->tasks[i];
+		if (is_helper(c))
+			continue;
+		if (stat_ids(c->pid, &pgid, &sid, &tty))
+			return pr_err_ret(-ESRCH, "cannot read /proc/%d/stat", c->pid);
+		want_pgid = is_tree_pid(tr, (pid_t)c->ps->pgid) ? (int)c->ps->pgid : rpgid;
+		want_sid = is_tree_pid(tr, (pid_t)c->ps->sid) ? (int)c->ps->sid : rsid;
+		if (pgid == want_pgid && sid == want_sid)
+			continue;
+		pr_err("pid %d%s: process group %d, session %d after restore; %d, %d expected "
+		       "(dumped: %u, %u)", c->pid, is_zombie(c) ? " (a zombie)" : "", pgid, sid,
+		       want_pgid, want_sid, c->ps->pgid, c->ps->sid);
+		return -EIO;
+	}
+	return 0;
 }
 
 /*
@@ -1748,6 +1804,7 @@ static const struct rst_step rst_steps[] = {
 	{ "check the images",		check_images,	NULL },
 	{ "create the task",		rst_fork,	rst_kill },
 	{ "wait for the restorer",	rst_wait_ready,	NULL },
+	{ "check the groups",		rst_check_groups, NULL },
 	{ "check the terminals",	rst_check_ttys,	NULL },
 	{ "finish the restore",		rst_finish,	NULL },
 	{ "report",			rst_report,	NULL },
