@@ -82,40 +82,24 @@ static int expect(int sk, const char *want, int flags)
 
 static int send_fd(int sk, const char *m, int fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { (void *)m, strlen(m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sk, &mh, 0) == (ssize_t)strlen(m) ? 0 : -1;
+	return test_send_fds(sk, m, strlen(m), &fd, 1);
 }
 
 /* Receive a message that must be @want with one fd; returns the fd or -1. */
 static int recv_fd(int sk, const char *want)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))], buf[256];
-	struct iovec iov = { buf, sizeof(buf) - 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *c;
-	ssize_t n = recvmsg(sk, &mh, 0);
-	int fd;
+	char buf[256];
+	int fd = -1, n = 0;
+	ssize_t len = test_recv_fds(sk, buf, sizeof(buf) - 1, &fd, 1, &n, 0);
 
-	if (n < 0)
+	if (len < 0)
 		return -1;
-	buf[n] = '\0';
-	c = CMSG_FIRSTHDR(&mh);
-	if (strcmp(buf, want) || !c || c->cmsg_type != SCM_RIGHTS) {
+	buf[len] = '\0';
+	if (strcmp(buf, want) || n != 1) {
 		test_msg("pid %d: got '%s' %s, expected '%s' with an fd", getpid(), buf,
-			 c ? "with a cmsg" : "without an fd", want);
+			 n ? "with an fd" : "without an fd", want);
 		return -1;
 	}
-	memcpy(&fd, CMSG_DATA(c), sizeof(int));
 	return fd;
 }
 

@@ -85,41 +85,16 @@ static int check_all(int sk, int type, int dir, const char *tail, char *why, siz
 
 static int recv_fd(int sk, char *buf, size_t len)
 {
-	union {
-		char b[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} cb;
-	struct iovec iov = { buf, len };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cb.b,
-			    .msg_controllen = sizeof(cb.b) };
-	struct cmsghdr *c;
-	int fd;
+	int fd = -1, n = 0;
 
-	if (recvmsg(sk, &m, 0) < 0)
+	if (test_recv_fds(sk, buf, len, &fd, 1, &n, 0) < 0 || n != 1)
 		return -1;
-	c = CMSG_FIRSTHDR(&m);
-	if (!c || c->cmsg_type != SCM_RIGHTS)
-		return -1;
-	memcpy(&fd, CMSG_DATA(c), sizeof(fd));
 	return fd;
 }
 
 static int send_fd(int sk, int fd, const char *msg)
 {
-	union {
-		char b[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} cb;
-	struct iovec iov = { (void *)msg, strlen(msg) };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cb.b,
-			    .msg_controllen = sizeof(cb.b) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(fd));
-	return sendmsg(sk, &m, 0) == (ssize_t)strlen(msg) ? 0 : -1;
+	return test_send_fds(sk, msg, strlen(msg), &fd, 1);
 }
 
 static void child_fail(const char *why)

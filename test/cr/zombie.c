@@ -14,16 +14,6 @@
 
 #define NR_ZOMBIES	3
 
-/* Wait (without reaping) until @pid is a zombie. */
-static int wait_zombie(pid_t pid)
-{
-	siginfo_t si;
-
-	while (waitid(P_PID, pid, &si, WEXITED | WNOWAIT) < 0)
-		if (errno != EINTR)
-			return -1;
-	return 0;
-}
 
 /* Reap @pid; 0 if its wait status is @want. */
 static int reap(pid_t pid, int want, int *got)
@@ -43,7 +33,7 @@ static pid_t make_zombie(int how)
 			raise(-how);
 		_exit(how);
 	}
-	if (pid > 0 && wait_zombie(pid))
+	if (pid > 0 && test_wait_zombie(pid))
 		return -1;
 	return pid;
 }

@@ -15,16 +15,6 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
-/* Wait (without reaping) until @pid is a zombie. */
-static int wait_zombie(pid_t pid)
-{
-	siginfo_t si;
-
-	while (waitid(P_PID, pid, &si, WEXITED | WNOWAIT) < 0)
-		if (errno != EINTR)
-			return -1;
-	return 0;
-}
 
 static void read_pid(int fd, pid_t *pid)
 {
@@ -128,7 +118,7 @@ int main(int argc, char **argv)
 	if (write(z2fd[1], &n, sizeof(n)) != sizeof(n))
 		fail("write: %m");
 	close(z2fd[1]);
-	if (wait_zombie(z1) || wait_zombie(z2))
+	if (test_wait_zombie(z1) || test_wait_zombie(z2))
 		fail("waitid: %m");
 	if (getpgid(z1) != a || getpgid(z2) != n)
 		fail("before the dump: the zombies are in groups %d and %d, not %d and %d",

@@ -36,50 +36,13 @@ static void publish(const char *path, unsigned long n)
 	close(fd);
 }
 
-/* Send fd @fd through the socket @sk (SCM_RIGHTS). */
-static void send_fd(int sk, int fd)
-{
-	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
-	struct iovec iov = { "f", 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	if (sendmsg(sk, &mh, 0) != 1)
-		fail("sendmsg(SCM_RIGHTS): %m");
-}
-
-/* The fd that came through the socket @sk, or -1. */
-static int recv_fd(int sk)
-{
-	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
-	char c;
-	struct iovec iov = { &c, 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *cm;
-	int fd;
-
-	if (recvmsg(sk, &mh, 0) != 1)
-		return -1;
-	cm = CMSG_FIRSTHDR(&mh);
-	if (!cm || cm->cmsg_type != SCM_RIGHTS)
-		return -1;
-	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	return fd;
-}
-
 int main(int argc, char **argv)
 {
 	struct timespec ts = { 0, 10000000 };
 	char counter_path[PATH_MAX], **args, buf[8] = "";
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	unsigned long count = 0;
-	int sk, nargs, sv[2], cv[2] = { -1, -1 }, peer;
+	int sk, nargs, sv[2], cv[2] = { -1, -1 }, peer = -1, n = 0;
 	bool inflight;
 
 	nargs = test_init_args(argc, argv, &args);
@@ -92,7 +55,8 @@ int main(int argc, char **argv)
 	if (inflight) {
 		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) || socketpair(AF_UNIX, SOCK_DGRAM, 0, cv))
 			fail("socketpair: %m");
-		send_fd(cv[0], sv[1]);
+		if (test_send_fds(cv[0], "f", 1, &sv[1], 1))
+			fail("sendmsg(SCM_RIGHTS): %m");
 		close(sv[1]);
 		sk = sv[0];
 	} else {
@@ -110,8 +74,7 @@ int main(int argc, char **argv)
 	if (send(sk, "alive", 5, 0) != 5)
 		fail("the socket no longer works: %m");
 	if (inflight) {
-		peer = recv_fd(cv[1]);
-		if (peer < 0)
+		if (test_recv_fds(cv[1], buf, 1, &peer, 1, &n, 0) != 1 || n != 1)
 			fail("the end in flight did not come through: %m");
 		if (read(peer, buf, sizeof(buf) - 1) != 5 || strcmp(buf, "alive"))
 			fail("the end in flight got '%s', expected 'alive'", buf);

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 volatile sig_atomic_t test_sig_flag;
 
@@ -234,4 +236,76 @@ uint64_t test_csum(const void *buf, size_t len)
 		h *= 0x100000001b3ULL;
 	}
 	return h;
+}
+
+int test_send_fds(int sk, const void *data, size_t len, const int *fds, int n)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * TEST_MAX_FDS)];
+		struct cmsghdr align;
+	} cb;
+	struct iovec iov = { (void *)data, len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+	ssize_t ret;
+
+	if (n < 0 || n > TEST_MAX_FDS) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (n) {
+		memset(&cb, 0, sizeof(cb));
+		m.msg_control = cb.b;
+		m.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
+	}
+	ret = sendmsg(sk, &m, 0);
+	if (ret >= 0 && (size_t)ret != len) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return ret < 0 ? -1 : 0;
+}
+
+ssize_t test_recv_fds(int sk, void *buf, size_t len, int *fds, int max, int *nfds, int flags)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * TEST_MAX_FDS)];
+		struct cmsghdr align;
+	} cb;
+	struct iovec iov = { buf, len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cb.b,
+			    .msg_controllen = sizeof(cb.b) };
+	struct cmsghdr *c;
+	ssize_t ret;
+	int n = 0;
+
+	ret = recvmsg(sk, &m, flags);
+	if (ret < 0)
+		return -1;
+	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		if (n > max)
+			n = max;
+		memcpy(fds, CMSG_DATA(c), sizeof(int) * n);
+		break;
+	}
+	*nfds = n;
+	return ret;
+}
+
+int test_wait_zombie(pid_t pid)
+{
+	siginfo_t si;
+
+	while (waitid(P_PID, pid, &si, WEXITED | WNOWAIT) < 0)
+		if (errno != EINTR)
+			return -1;
+	return 0;
 }

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Set (to 1) by the SIGTERM handler test_init() installs. */
 extern volatile sig_atomic_t test_sig_flag;
@@ -54,5 +55,18 @@ void test_fill(void *buf, size_t len, uint64_t seed);
 
 /* FNV-1a 64 over @len bytes. */
 uint64_t test_csum(const void *buf, size_t len);
+
+#define TEST_MAX_FDS	8
+
+/* Send one message of @len bytes of @data on @sk, with the @n (<= TEST_MAX_FDS) fds @fds in
+ * flight (SCM_RIGHTS; @n 0: none). 0, or -1 (errno; a short send: EMSGSIZE). */
+int test_send_fds(int sk, const void *data, size_t len, const int *fds, int n);
+
+/* Receive one message on @sk (recvmsg() @flags) into @buf, @len bytes at most, and the fds in
+ * flight with it into @fds (@max at most; *@nfds: how many came). Its length, or -1 (errno). */
+ssize_t test_recv_fds(int sk, void *buf, size_t len, int *fds, int max, int *nfds, int flags);
+
+/* Wait, without reaping it, until our child @pid is a zombie. 0, or -1 (errno). */
+int test_wait_zombie(pid_t pid);
 
 #endif
