@@ -692,6 +692,16 @@ static int files_holders_add(const struct rst_ctx *c)
 	return 0;
 }
 
+bool rst_files_tree_pid(pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < files_holders.nr_pids; i++)
+		if (files_holders.pids[i] == pid)
+			return true;
+	return false;
+}
+
 bool rst_files_held_by(uint32_t id, pid_t pid)
 {
 	size_t i;

@@ -142,6 +142,8 @@ int files_tree_other_tasks(struct dump_ctx *dc, pid_t **ret_pids);
 
 /* Does task @pid hold entry @id through a descriptor of its own (not taken from an owner)? */
 bool rst_files_held_by(uint32_t id, pid_t pid);
+/* Is @pid a task of the tree being restored? */
+bool rst_files_tree_pid(pid_t pid);
 
 /* Wait until task @pid of the tree has all its fds in place (leaves a message). */
 int rst_files_wait_task(struct rst_files *rf, pid_t pid);

@@ -28,6 +28,10 @@
  * Across tasks (.linked, files.h): a socket, its peer, a listener, the clients queued on it and
  * the sockets accepted from it are restored together by the first task of the tree holding
  * one of them, exactly as if it held them all; the other tasks take theirs from it.
+ * Each message is queued again as its sender (SCM_CREDENTIALS: the pid, uid and gid the kernel
+ * recorded, which a receiver with SO_PASSCRED reads; the restoring task is still root, so
+ * without them every message would come from root). A sender that had exited leaves the pid of
+ * the task restoring the queue.
  * Messages received by a bound datagram socket are resent from a temporary unbound socket: the
  * sender's address is not kept.
  */
@@ -39,9 +43,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/kcmp.h>
 #include <netinet/tcp.h>
@@ -382,13 +388,31 @@ static int unix_sk_inflight_id(struct dump_ctx *dc, int fd, uint32_t *ret_id)
 	return 0;
 }
 
-/* The files in flight in the control messages of @m into @pk. */
+/* The files in flight and the sender's credentials in the control messages of @m into @pk. */
 static int unix_sk_scm(struct dump_ctx *dc, struct msghdr *m, SkPacket *pk)
 {
 	struct cmsghdr *c;
 	int *fds, i, n, ret = 0;
 
 	for (c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+			struct ucred uc;
+
+			memcpy(&uc, CMSG_DATA(c), sizeof(uc));
+			pk->has_pid = pk->has_uid = pk->has_gid = true;
+			pk->pid = uc.pid > 0 ? (uint32_t)uc.pid : 0;
+			if (uc.pid > 0 && kill(uc.pid, 0) && errno == ESRCH) {
+				pr_warn("task %d: a queued unix message was sent by process %d, "
+					"which exited: restored, it names the task restoring "
+					"the queue as its sender (uid and gid are kept)",
+					dc->pid, uc.pid);
+				pk->pid = 0;
+			}
+			pk->uid = uc.uid;
+			pk->gid = uc.gid;
+			continue;
+		}
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
@@ -419,30 +443,38 @@ static void packets_free(SkPacket **q, size_t n)
 
 /*
  * Peek the receive queue of @sk (criu's copy) message by message into *@ret_q (malloc'ed
- * packets, *@ret_n of them; free with packets_free()). SO_PEEK_OFF is put back as it was.
+ * packets, *@ret_n of them; free with packets_free()), each with the credentials the kernel
+ * recorded for its sender (SO_PASSCRED on while peeking). SO_PEEK_OFF and SO_PASSCRED are put
+ * back as they were.
  */
 static int unix_sk_peek(struct dump_ctx *dc, int sk, SkPacket ***ret_q, size_t *ret_n)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * MAX_SCM_FDS)];
+		char buf[CMSG_SPACE(sizeof(int) * MAX_SCM_FDS) + CMSG_SPACE(sizeof(struct ucred))];
 		struct cmsghdr align;
 	} cbuf;
 	_cleanup_free_ char *buf = NULL;
 	SkPacket **q = NULL, *pk, **nq;
-	int off = -1, zero = 0, ret = 0;
-	socklen_t ol = sizeof(off);
+	int off = -1, zero = 0, one = 1, passcred = 0, ret = 0;
+	socklen_t ol = sizeof(off), pl = sizeof(passcred);
 	struct iovec iov;
 	struct msghdr m;
 	size_t n = 0;
 	ssize_t len;
 
-	if (getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &off, &ol) < 0)
+	if (getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &off, &ol) < 0 ||
+	    getsockopt(sk, SOL_SOCKET, SO_PASSCRED, &passcred, &pl) < 0)
 		return -errno;
 	buf = malloc(PEEK_BUF);
 	if (!buf)
 		return -ENOMEM;
 	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)) < 0)
 		return -errno;
+	if (!passcred && setsockopt(sk, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
+		ret = -errno;
+		setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off));
+		return ret;
+	}
 	for (;;) {
 		memset(&m, 0, sizeof(m));
 		iov.iov_base = buf;
@@ -486,6 +518,9 @@ static int unix_sk_peek(struct dump_ctx *dc, int sk, SkPacket ***ret_q, size_t *
 			break;
 	}
 	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)) < 0 && !ret)
+		ret = -errno;
+	if (!passcred && setsockopt(sk, SOL_SOCKET, SO_PASSCRED, &zero, sizeof(zero)) < 0 &&
+	    !ret)
 		ret = -errno;
 	if (ret < 0) {
 		packets_free(q, n);
@@ -835,14 +870,41 @@ static int usk_new(struct rst_files *rf, struct rst_file *f, int sk, bool nobind
 	return ret;
 }
 
-/* Send @q from @sk (to @to if not NULL), message by message with its files. */
+/*
+ * The pid to send @pk as (SCM_CREDENTIALS): its sender's, when it exists. A sender of the tree
+ * not created yet is waited for (every task is created before any waits for another's files);
+ * one that exited (pid 0: the dump warned) leaves ours.
+ */
+static pid_t usk_sender_pid(const SkPacket *pk)
+{
+	struct timespec ms = { 0, 1000000 };
+	pid_t pid = (pid_t)pk->pid;
+	int i;
+
+	if (!pk->has_pid || pid <= 0 || pid == getpid())
+		return getpid();
+	for (i = 0; i < 10000; i++) {
+		if (kill(pid, 0) == 0 || errno == EPERM)
+			return pid;
+		if (!rst_files_tree_pid(pid))
+			break;
+		nanosleep(&ms, NULL);
+	}
+	return getpid();	/* gone since the dump */
+}
+
+/*
+ * Send @q from @sk (to @to if not NULL), message by message with its files and as its sender
+ * (SCM_CREDENTIALS: pid, uid and gid; the restoring task is still root).
+ */
 static int usk_send_queue(struct rst_files *rf, int sk, ProtobufCBinaryData *to,
 			  SkPacket **q, size_t n, uint32_t ino)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * MAX_SCM_FDS)];
+		char buf[CMSG_SPACE(sizeof(int) * MAX_SCM_FDS) + CMSG_SPACE(sizeof(struct ucred))];
 		struct cmsghdr align;
 	} cbuf;
+	struct ucred uc;
 	struct sockaddr_un a;
 	struct cmsghdr *c;
 	struct msghdr m;
@@ -884,16 +946,30 @@ static int usk_send_queue(struct rst_files *rf, int sk, ProtobufCBinaryData *to,
 			else
 				fds[nfd++] |= 1 << 30;	/* ours: closed after sending */
 		}
+		memset(&cbuf, 0, sizeof(cbuf));
+		m.msg_control = cbuf.buf;
+		m.msg_controllen = (nfd ? CMSG_SPACE(sizeof(int) * nfd) : 0) +
+				   (q[i]->has_uid ? CMSG_SPACE(sizeof(uc)) : 0);
+		c = m.msg_controllen ? CMSG_FIRSTHDR(&m) : NULL;
 		if (nfd) {
-			m.msg_control = cbuf.buf;
-			m.msg_controllen = CMSG_SPACE(sizeof(int) * nfd);
-			c = CMSG_FIRSTHDR(&m);
 			c->cmsg_level = SOL_SOCKET;
 			c->cmsg_type = SCM_RIGHTS;
 			c->cmsg_len = CMSG_LEN(sizeof(int) * nfd);
 			for (j = 0; j < (size_t)nfd; j++)
 				((int *)CMSG_DATA(c))[j] = fds[j] & ~(1 << 30);
+			c = CMSG_NXTHDR(&m, c);
 		}
+		if (q[i]->has_uid) {
+			uc.pid = usk_sender_pid(q[i]);
+			uc.uid = q[i]->uid;
+			uc.gid = q[i]->has_gid ? q[i]->gid : getgid();
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_CREDENTIALS;
+			c->cmsg_len = CMSG_LEN(sizeof(uc));
+			memcpy(CMSG_DATA(c), &uc, sizeof(uc));
+		}
+		if (!m.msg_controllen)
+			m.msg_control = NULL;
 		if (!ret) {
 			s = sendmsg(sk, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
 			if (s != (ssize_t)q[i]->data.len)
