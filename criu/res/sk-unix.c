@@ -429,6 +429,25 @@ static int unix_sk_scm(struct dump_ctx *dc, struct msghdr *m, SkPacket *pk)
 	return ret;
 }
 
+/* Did @m carry files in flight? They are closed. */
+static bool cmsg_close_rights(struct msghdr *m)
+{
+	struct cmsghdr *c;
+	bool any = false;
+	int *fds, i, n;
+
+	for (c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		fds = (int *)CMSG_DATA(c);
+		for (i = 0; i < n; i++)
+			close(fds[i]);
+		any = true;
+	}
+	return any;
+}
+
 static void packets_free(SkPacket **q, size_t n)
 {
 	size_t i;
@@ -489,8 +508,16 @@ static int unix_sk_peek(struct dump_ctx *dc, int sk, SkPacket ***ret_q, size_t *
 				ret = -errno;
 			break;
 		}
-		if (len == 0 && !m.msg_controllen)
-			break;	/* end of a stream, or a zero-length datagram (left alone) */
+		if (len == 0) {
+			/* end of a stream, or a zero-length datagram: the peek offset cannot go
+			 * past it (left alone, and what follows it with it) */
+			if (cmsg_close_rights(&m)) {
+				pr_err("task %d: a zero-length unix message with files in flight: "
+				       "not supported", dc->pid);
+				ret = -EOPNOTSUPP;
+			}
+			break;
+		}
 		if (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
 			ret = -EMSGSIZE;
 			break;

@@ -396,6 +396,8 @@ CASES = [
     ("dump_fd_perf_event", lambda h: fd_refused(h, "perf_event", ["perf_event"])),
     ("dump_fd_userfaultfd", lambda h: fd_refused(h, "userfaultfd", ["userfaultfd"])),
     ("dump_fd_pidfd", lambda h: fd_refused(h, "pidfd", ["pidfd"])),
+    ("dump_unix_empty_message_with_fds", lambda h: fd_refused(
+        h, "unix_empty_fds", ["zero-length unix message with files in flight"])),
     ("dump_fd_fanotify_queued", lambda h: fd_refused(h, "fanotify_queued",
                                                      ["fanotify", "queued"])),
     ("dump_fd_fanotify_perm", lambda h: fd_refused(h, "fanotify_perm",

@@ -11,6 +11,8 @@
  *   fanotify_mark   a fanotify group with a mark on a file (dumped: for restore errors)
  *   fanotify_hidden a fanotify group with a mark on a file of a directory a tmpfs is mounted
  *                   on since: no path leads to the file
+ *   unix_empty_fds  a datagram socketpair with a zero-length message carrying an fd queued
+ *                   (it must still be there after the refused dump)
  *   pipe_child      a pipe whose read end is in a child process, the write end here (no
  *                   longer refused: kept for trying the target by hand)
  *
@@ -33,6 +35,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -117,6 +120,11 @@ static int open_kind(const char *kind, char *lock_path, pid_t *kid)
 		unlink(lock_path);
 		return fd;
 	}
+	if (!strcmp(kind, "unix_empty_fds")) {
+		if (socketpair(AF_UNIX, SOCK_DGRAM, 0, p) || test_send_fds(p[1], "", 0, &p[1], 1))
+			return -1;
+		return p[0];
+	}
 	if (!strcmp(kind, "pipe_child")) {
 		if (pipe(p))
 			return -1;
@@ -166,6 +174,13 @@ int main(int argc, char **argv)
 		if (other < 0 || flock(other, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK)
 			fail("the lock is no longer held");
 		unlink(lock_path);
+	}
+	if (!strcmp(args[0], "unix_empty_fds")) {
+		char c;
+		int got = -1, n = 0;
+
+		if (test_recv_fds(fd, &c, 1, &got, 1, &n, MSG_DONTWAIT) != 0 || n != 1)
+			fail("the zero-length message with its fd is gone: %m");
 	}
 	if (!strcmp(args[0], "fanotify_queued") && (ioctl(fd, FIONREAD, &queued) || !queued))
 		fail("the queued fanotify event is gone");
