@@ -67,6 +67,7 @@
 
 #define PEEK_BUF	(4 << 20)	/* the largest message we read (MSG_TRUNC is refused) */
 #define MAX_SCM_FDS	253		/* SCM_MAX_FD */
+#define MAX_QUEUED	(1 << 20)	/* messages of one queue, at most */
 #define SHUT_RCV_BIT	1
 #define SHUT_SEND_BIT	2
 
@@ -463,10 +464,12 @@ static void packets_free(SkPacket **q, size_t n)
 /*
  * Peek the receive queue of @sk (criu's copy) message by message into *@ret_q (malloc'ed
  * packets, *@ret_n of them; free with packets_free()), each with the credentials the kernel
- * recorded for its sender (SO_PASSCRED on while peeking). SO_PEEK_OFF and SO_PASSCRED are put
- * back as they were.
+ * recorded for its sender (SO_PASSCRED on while peeking). @eof_possible: a read of 0 bytes may
+ * be the end (a stream, or a socket shut down for reading), else it is a zero-length record.
+ * SO_PEEK_OFF and SO_PASSCRED are put back as they were.
  */
-static int unix_sk_peek(struct dump_ctx *dc, int sk, SkPacket ***ret_q, size_t *ret_n)
+static int unix_sk_peek(struct dump_ctx *dc, int sk, bool eof_possible, SkPacket ***ret_q,
+			size_t *ret_n)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * MAX_SCM_FDS) + CMSG_SPACE(sizeof(struct ucred))];
@@ -508,18 +511,30 @@ static int unix_sk_peek(struct dump_ctx *dc, int sk, SkPacket ***ret_q, size_t *
 				ret = -errno;
 			break;
 		}
-		if (len == 0) {
-			/* end of a stream, or a zero-length datagram: the peek offset cannot go
-			 * past it (left alone, and what follows it with it) */
+		if (len == 0 && eof_possible) {
+			/*
+			 * The end of a stream, or of a shut-down socket's queue; on a datagram or
+			 * seqpacket socket also a zero-length record, which cannot be told apart:
+			 * the saved queue ends there (files in flight with it: refused).
+			 */
 			if (cmsg_close_rights(&m)) {
-				pr_err("task %d: a zero-length unix message with files in flight: "
-				       "not supported", dc->pid);
+				pr_err("task %d: a zero-length unix message with files in flight on a "
+				       "shut-down socket: not supported", dc->pid);
 				ret = -EOPNOTSUPP;
 			}
 			break;
 		}
+		/*
+		 * else a zero-length record: peeked once, the next peek goes past it. One that
+		 * was peeked before (MSG_PEEK by the task, an earlier dump -R) is skipped by
+		 * every peek at an offset: not seen, not saved.
+		 */
 		if (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
 			ret = -EMSGSIZE;
+			break;
+		}
+		if (n == MAX_QUEUED) {
+			ret = -E2BIG;	/* a queue the kernel would not hold: a peek going round */
 			break;
 		}
 		nq = realloc(q, (n + 1) * sizeof(*q));
@@ -605,7 +620,7 @@ static int unix_sk_dump_icons(struct dump_ctx *dc, const struct fd_parms *p,
 		if (a < 0)
 			return pr_err_ret(-errno, "fd %d of task %d: cannot accept a queued "
 					  "connection to read it", p->fd, p->pid);
-		ret = unix_sk_peek(dc, a, &ue->icons[i]->queue, &n);
+		ret = unix_sk_peek(dc, a, true, &ue->icons[i]->queue, &n);
 		if (ret < 0)
 			return pr_err_ret(ret, "fd %d of task %d: cannot read a queued connection",
 					  p->fd, p->pid);
@@ -742,7 +757,8 @@ static int unix_sk_dump(struct dump_ctx *dc, const struct fd_parms *p, uint32_t 
 		ret = -EOPNOTSUPP;
 	}
 	if (!ret && u.state != TCP_LISTEN) {
-		ret = unix_sk_peek(dc, p->lfd, &ue.queue, &n);
+		ret = unix_sk_peek(dc, p->lfd, u.type == SOCK_STREAM || (u.shutdown & SHUT_RCV_BIT),
+				   &ue.queue, &n);
 		ue.n_queue = n;
 		if (ret == -EMSGSIZE)
 			pr_err("fd %d of task %d: a message queued in unix socket %u is larger "

@@ -397,7 +397,7 @@ CASES = [
     ("dump_fd_userfaultfd", lambda h: fd_refused(h, "userfaultfd", ["userfaultfd"])),
     ("dump_fd_pidfd", lambda h: fd_refused(h, "pidfd", ["pidfd"])),
     ("dump_unix_empty_message_with_fds", lambda h: fd_refused(
-        h, "unix_empty_fds", ["zero-length unix message with files in flight"])),
+        h, "unix_empty_fds", ["zero-length unix message with files in flight on a shut-down socket"])),
     ("dump_fd_fanotify_queued", lambda h: fd_refused(h, "fanotify_queued",
                                                      ["fanotify", "queued"])),
     ("dump_fd_fanotify_perm", lambda h: fd_refused(h, "fanotify_perm",

@@ -11,8 +11,9 @@
  *   fanotify_mark   a fanotify group with a mark on a file (dumped: for restore errors)
  *   fanotify_hidden a fanotify group with a mark on a file of a directory a tmpfs is mounted
  *                   on since: no path leads to the file
- *   unix_empty_fds  a datagram socketpair with a zero-length message carrying an fd queued
- *                   (it must still be there after the refused dump)
+ *   unix_empty_fds  a datagram socketpair with a zero-length message carrying an fd queued on
+ *                   an end shut down for reading (it must still be there after the refused
+ *                   dump)
  *   pipe_child      a pipe whose read end is in a child process, the write end here (no
  *                   longer refused: kept for trying the target by hand)
  *
@@ -121,7 +122,8 @@ static int open_kind(const char *kind, char *lock_path, pid_t *kid)
 		return fd;
 	}
 	if (!strcmp(kind, "unix_empty_fds")) {
-		if (socketpair(AF_UNIX, SOCK_DGRAM, 0, p) || test_send_fds(p[1], "", 0, &p[1], 1))
+		if (socketpair(AF_UNIX, SOCK_DGRAM, 0, p) || test_send_fds(p[1], "", 0, &p[1], 1) ||
+		    shutdown(p[0], SHUT_RD))
 			return -1;
 		return p[0];
 	}
