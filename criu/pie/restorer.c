@@ -403,13 +403,14 @@ static long capset3(uint64_t eff, uint64_t prm, uint64_t inh)
  * last the capability sets themselves. A change of uid resets dumpable and the parent death
  * signal: set them again.
  */
-static void set_creds(struct restorer_args *a)
+/* The credentials at @off of the args (0: keep criu's), for the calling thread. */
+static void set_creds(struct restorer_args *a, uint64_t off)
 {
-	struct rst_creds *c = (struct rst_creds *)((char *)a + a->creds_off);
+	struct rst_creds *c = (struct rst_creds *)((char *)a + off);
 	uint32_t i;
 	long ret;
 
-	if (!a->creds_off)
+	if (!off)
 		return;
 	ret = sys2(__NR_setgroups, c->nr_groups, c->groups);
 	if (ret < 0)
@@ -569,7 +570,7 @@ static __attribute__((noreturn)) void thread_main(struct rst_thread *th)
 	__atomic_add_fetch(&a->threads_ready, 1, __ATOMIC_SEQ_CST);
 	sys3(__NR_futex, &a->threads_ready, FUTEX_WAKE, 1);
 	wait_go(a);
-	set_creds(a);		/* credentials are per thread */
+	set_creds(a, th->creds_off ? th->creds_off : a->creds_off);	/* per thread */
 	rst_sigreturn(th->frame_dst + 8);
 }
 
@@ -640,7 +641,7 @@ void restorer_main(struct restorer_args *a)
 		fail(a, "cannot tell criu we are ready", 0, ret);
 	wait_go(a);
 	set_seccomp(a);
-	set_creds(a);
+	set_creds(a, a->creds_off);
 	set_timers(a);
 	sys1(__NR_close, a->status_fd);
 	sys1(__NR_close, a->go_fd);

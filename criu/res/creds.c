@@ -3,11 +3,13 @@
  * capability sets and the securebits.
  *
  * Dump: /proc/PID/status (its main thread's), securebits from the parasite (PR_GET_SECUREBITS);
- * they go into core-PID.img (task_core_entry.creds).
+ * they go into core-PID.img (task_core_entry.creds). A thread with others (/proc/PID/task/TID/
+ * status) has them in its own core (thread_core_entry.creds), with the main thread's securebits.
  * Restore: criu's child checks that criu has every capability the task had (it cannot give
  * more than it has) and hands them to the restorer (struct rst_creds), which sets them as the
- * last thing before rt_sigreturn, after seccomp: see set_creds() in criu/pie/restorer.c. A task
- * whose credentials are criu's own gets nothing to set.
+ * last thing before rt_sigreturn, after seccomp, in each thread: see set_creds() in
+ * criu/pie/restorer.c. A task whose credentials are criu's own gets nothing to set; a thread
+ * with its own always gets them.
  */
 #define LOG_PREFIX "creds: "
 #include "res/res.h"
@@ -153,34 +155,44 @@ static bool creds_equal(const struct dump_creds *a, const struct dump_creds *b)
 }
 
 /*
- * Credentials belong to each thread; the image has the process's (the main thread's) and the
- * restorer gives them to every thread. Threads with others are refused.
+ * Credentials belong to each thread (a server may impersonate a user in one thread with the
+ * raw set*id() system calls, which, unlike libc's, change the calling thread only): the image
+ * has the process's (the main thread's) and, in a thread's own core, those of a thread that has
+ * others. Their securebits cannot be read from outside the thread: the main thread's are
+ * taken.
  */
-static int creds_check_threads(struct dump_ctx *dc)
+static int creds_collect_threads(struct dump_ctx *dc)
 {
-	struct dump_creds tc;
+	struct dump_creds *tc;
 	char path[64], *buf;
 	size_t i;
 	int ret;
-	bool same;
 
+	if (dc->nr_tids < 2)
+		return 0;
+	dc->thread_creds = calloc(dc->nr_tids - 1, sizeof(*dc->thread_creds));
+	if (!dc->thread_creds)
+		return -ENOMEM;
 	for (i = 1; i < dc->nr_tids; i++) {
+		tc = &dc->thread_creds[i - 1];
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", dc->pid, dc->tids[i]);
 		ret = read_text(path, &buf);
 		if (ret < 0)
 			return pr_err_ret(ret, "cannot read %s", path);
-		memset(&tc, 0, sizeof(tc));
-		ret = creds_parse_status(buf, &tc);
+		ret = creds_parse_status(buf, tc);
 		free(buf);
-		same = ret == 0 && creds_equal(&tc, &dc->creds);
-		free(tc.groups);
 		if (ret < 0)
 			return pr_err_ret(ret, "cannot parse the credentials in %s", path);
-		if (!same) {
-			pr_err("thread %d of task %d has other credentials than the main thread: "
-			       "not supported", dc->tids[i], dc->pid);
-			return -EOPNOTSUPP;
+		if (creds_equal(tc, &dc->creds)) {
+			free(tc->groups);
+			tc->groups = NULL;
+			tc->nr_groups = -1;
+			continue;
 		}
+		pr_info("thread %d of task %d: credentials of its own, uid %u/%u/%u/%u gid "
+			"%u/%u/%u/%u, caps eff %#" PRIx64, dc->tids[i], dc->pid, tc->uid[0],
+			tc->uid[1], tc->uid[2], tc->uid[3], tc->gid[0], tc->gid[1], tc->gid[2],
+			tc->gid[3], tc->cap_eff);
 	}
 	return 0;
 }
@@ -198,7 +210,7 @@ int creds_collect(struct dump_ctx *dc)
 	ret = creds_parse_status(buf, &dc->creds);
 	if (ret < 0)
 		return pr_err_ret(ret, "cannot parse the credentials in %s", path);
-	ret = creds_check_threads(dc);
+	ret = creds_collect_threads(dc);
 	if (ret < 0)
 		return ret;
 	pr_info("task %d: uid %u/%u/%u/%u gid %u/%u/%u/%u, %d groups, caps eff %#" PRIx64
@@ -211,14 +223,19 @@ int creds_collect(struct dump_ctx *dc)
 
 void creds_release(struct dump_ctx *dc)
 {
+	size_t i;
+
 	free(dc->creds.groups);
 	dc->creds.groups = NULL;
 	dc->creds.nr_groups = 0;
+	for (i = 0; dc->thread_creds && i + 1 < dc->nr_tids; i++)
+		free(dc->thread_creds[i].groups);
+	free(dc->thread_creds);
+	dc->thread_creds = NULL;
 }
 
-CredsEntry *creds_entry_new(const struct dump_ctx *dc)
+static CredsEntry *creds_entry_of(const struct dump_ctx *dc, const struct dump_creds *c)
 {
-	const struct dump_creds *c = &dc->creds;
 	CredsEntry *e;
 
 	e = calloc(1, sizeof(*e));
@@ -244,17 +261,43 @@ CredsEntry *creds_entry_new(const struct dump_ctx *dc)
 	return e;
 }
 
+CredsEntry *creds_entry_new(const struct dump_ctx *dc)
+{
+	return creds_entry_of(dc, &dc->creds);
+}
+
+CredsEntry *creds_thread_entry_new(const struct dump_ctx *dc, size_t idx, bool *ret_own)
+{
+	*ret_own = dc->thread_creds && dc->thread_creds[idx].nr_groups >= 0;
+	return *ret_own ? creds_entry_of(dc, &dc->thread_creds[idx]) : NULL;
+}
+
 /* ================================ restore side =============================== */
 
 #include <linux/capability.h>
 
 #define MAX_GROUPS	65536
 
+static size_t creds_size(const CredsEntry *e)
+{
+	return e ? sizeof(struct rst_creds) + e->n_groups * sizeof(uint32_t) + 16 : 0;
+}
+
+/* The thread cores' credentials of their own (threads are the process's by default). */
+static const CredsEntry *thread_creds(const struct rst_ctx *c, size_t i)
+{
+	const ThreadCoreEntry *tce = c->thread_cores[i]->thread_core;
+
+	return tce ? tce->creds : NULL;
+}
+
 size_t creds_args_size(const struct rst_ctx *c)
 {
-	const CredsEntry *e = c->core->tc->creds;
+	size_t n = creds_size(c->core->tc->creds), i;
 
-	return e ? sizeof(struct rst_creds) + e->n_groups * sizeof(uint32_t) + 16 : 0;
+	for (i = 0; i < c->nr_threads; i++)
+		n += creds_size(thread_creds(c, i));
+	return n;
 }
 
 /* The credentials criu's child runs with now (the restorer starts with them). */
@@ -361,33 +404,19 @@ static int creds_check(struct rst_task *t, const CredsEntry *e, const struct cur
 	return 0;
 }
 
-int creds_fill_args(struct rst_task *t, struct restorer_args *a, size_t *off)
+/* @e as struct rst_creds at *@off of @a (checked first); returns that offset, or -errno. */
+static int64_t creds_put(struct rst_task *t, struct restorer_args *a, size_t *off,
+			 const CredsEntry *e, const struct cur_creds *cc)
 {
-	const CredsEntry *e = t->c->core->tc->creds;
-	struct cur_creds cc = { .groups = NULL };
 	struct rst_creds *rc;
+	int64_t at;
 	int ret;
 
-	a->creds_off = 0;
-	if (!e)
-		return 0;
-	ret = cur_creds_read(&cc);
-	if (ret < 0) {
-		free(cc.groups);
-		return rst_task_err(t, ret, "cannot read criu's own credentials: %s",
-				    strerror(-ret));
-	}
-	if (creds_same(e, &cc)) {
-		free(cc.groups);
-		return 0;
-	}
-	ret = creds_check(t, e, &cc);
-	free(cc.groups);
+	ret = creds_check(t, e, cc);
 	if (ret < 0)
 		return ret;
-
 	*off = ALIGN_UP(*off, 8);
-	a->creds_off = *off;
+	at = (int64_t)*off;
 	rc = (struct rst_creds *)((char *)a + *off);
 	memset(rc, 0, sizeof(*rc));
 	rc->uid = e->uid;
@@ -403,12 +432,50 @@ int creds_fill_args(struct rst_task *t, struct restorer_args *a, size_t *off)
 	rc->cap_eff = e->cap_eff;
 	rc->cap_bnd = e->cap_bnd;
 	rc->cap_amb = e->cap_amb;
-	rc->cap_now = cc.prm;
+	rc->cap_now = cc->prm;
 	rc->securebits = e->securebits;
-	rc->last_cap = cc.last_cap;
+	rc->last_cap = cc->last_cap;
 	rc->nr_groups = e->n_groups;
 	if (e->n_groups)
 		memcpy(rc->groups, e->groups, e->n_groups * sizeof(uint32_t));
 	*off += sizeof(*rc) + e->n_groups * sizeof(uint32_t);
-	return 0;
+	return at;
+}
+
+/*
+ * The process's credentials (none to set when they are criu's own), and those of each thread
+ * that has its own (always set: the thread would get the process's otherwise). After
+ * core_fill_args(): the threads' struct rst_thread are in place.
+ */
+int creds_fill_args(struct rst_task *t, struct restorer_args *a, size_t *off)
+{
+	const CredsEntry *e = t->c->core->tc->creds;
+	struct cur_creds cc = { .groups = NULL };
+	struct rst_thread *th = (struct rst_thread *)((char *)a + a->threads_off);
+	int64_t at = 0;
+	size_t i;
+	int ret;
+
+	a->creds_off = 0;
+	if (!e)
+		return 0;
+	ret = cur_creds_read(&cc);
+	if (ret < 0) {
+		free(cc.groups);
+		return rst_task_err(t, ret, "cannot read criu's own credentials: %s",
+				    strerror(-ret));
+	}
+	if (!creds_same(e, &cc))
+		at = creds_put(t, a, off, e, &cc);
+	if (at >= 0)
+		a->creds_off = (uint64_t)at;
+	for (i = 0; at >= 0 && i < t->c->nr_threads && i < a->nr_threads; i++) {
+		if (!thread_creds(t->c, i))
+			continue;
+		at = creds_put(t, a, off, thread_creds(t->c, i), &cc);
+		if (at >= 0)
+			th[i].creds_off = (uint64_t)at;
+	}
+	free(cc.groups);
+	return at < 0 ? (int)at : 0;
 }

@@ -166,6 +166,7 @@ struct dump_ctx {
 	pid_t *tids;			/* borrowed: the threads, the main one first */
 	size_t nr_tids;
 	struct dump_thread *threads;	/* owned: tids[1..], nr_tids - 1 of them */
+	struct dump_creds *thread_creds; /* owned: tids[1..]'s; nr_groups < 0: the main one's */
 	uint64_t clear_tid;		/* the main thread's PR_GET_TID_ADDRESS */
 
 	/* seize and infection */
@@ -270,6 +271,9 @@ void creds_release(struct dump_ctx *dc);
 int creds_parse_status(const char *buf, struct dump_creds *c);
 /* For core-PID.img: a CredsEntry borrowing dc's memory; free it with free(). NULL: no memory. */
 struct CredsEntry *creds_entry_new(const struct dump_ctx *dc);
+/* The same for thread tids[@idx + 1] if it has credentials of its own (*@ret_own; NULL and
+ * *@ret_own true: no memory). */
+struct CredsEntry *creds_thread_entry_new(const struct dump_ctx *dc, size_t idx, bool *ret_own);
 
 /* timers.c: POSIX timers. */
 struct TaskCoreEntry;

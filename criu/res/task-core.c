@@ -738,8 +738,10 @@ static int thread_dump(struct dump_ctx *dc, struct dump_thread *t)
 	ThreadCoreEntry th = THREAD_CORE_ENTRY__INIT;
 	CoreEntry core = CORE_ENTRY__INIT;
 	_cleanup_free_ ProtobufCBinaryData *si = NULL;
+	_cleanup_free_ CredsEntry *creds = NULL;
 	struct user_regs_struct regs = t->regs;
 	SigaltstackEntry sas;
+	bool own;
 
 	if (t->xsave_size < XSAVE_MIN_SIZE) {
 		pr_err("thread %d: xsave area of %zu bytes is too small", t->tid, t->xsave_size);
@@ -774,6 +776,9 @@ static int thread_dump(struct dump_ctx *dc, struct dump_thread *t)
 	th.n_siginfo = t->nr_si;
 	th.siginfo = si;
 	sas_fill(&t->sas, &th, &sas);
+	th.creds = creds = creds_thread_entry_new(dc, (size_t)(t - dc->threads), &own);
+	if (own && !creds)
+		return -ENOMEM;
 
 	core.mtype = MARCH__X86_64;
 	core.thread_info = &ti;

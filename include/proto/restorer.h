@@ -74,8 +74,9 @@ struct rst_thread {
 	uint64_t siginfo_off;		/* its pending signals: nr_siginfo raw 128-byte siginfo_t */
 	uint32_t nr_siginfo;
 	uint32_t pad;
+	uint64_t creds_off;		/* its own struct rst_creds, 0: the process's (creds_off) */
 };
-_Static_assert(sizeof(struct rst_thread) == 104, "restorer ABI changed");
+_Static_assert(sizeof(struct rst_thread) == 112, "restorer ABI changed");
 
 /*
  * The task's credentials (criu/res/creds.c fills them, set_creds() of the restorer sets them):
