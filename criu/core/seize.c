@@ -363,6 +363,42 @@ static void mrelease(int pidfd, pid_t pid)
 #endif
 }
 
+static int kill_loop(const struct pstree *t)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < t->nr; i++)
+		if (!t->items[i].zombie && kill(t->items[i].pid, SIGKILL) < 0 && !ret)
+			ret = -errno;
+	return ret;
+}
+
+static int kill_err;	/* kill_loop()'s, from the vfork()ed child */
+
+/*
+ * SIGKILL every task of @t, from a vfork()ed child: criu killed meanwhile (its images are
+ * complete by now) cannot leave part of the tree running, the child goes on alone. 0, or the
+ * first kill()'s -errno.
+ */
+static int kill_tree(const struct pstree *t)
+{
+	int status;
+	pid_t k;
+
+	kill_err = 0;
+	k = vfork();
+	if (k == 0) {
+		kill_err = kill_loop(t);
+		_exit(0);
+	}
+	if (k < 0)
+		return kill_loop(t);
+	while (waitpid(k, &status, 0) < 0 && errno == EINTR)
+		;
+	return kill_err;
+}
+
 int seize_kill_all(struct pstree *t)
 {
 	_cleanup_free_ int *pidfds = calloc(t->nr ? t->nr : 1, sizeof(int));
@@ -374,9 +410,9 @@ int seize_kill_all(struct pstree *t)
 		if (pidfds)
 			pidfds[i] = t->items[i].zombie ? -1 :
 				    (int)syscall(SYS_pidfd_open, t->items[i].pid, 0);
-	for (i = 0; i < t->nr; i++)
-		if (!t->items[i].zombie && kill(t->items[i].pid, SIGKILL) < 0 && !ret)
-			ret = pr_err_ret(-errno, "cannot kill task %d", t->items[i].pid);
+	ret = kill_tree(t);
+	if (ret < 0)
+		pr_err("cannot kill the tree: %s", strerror(-ret));
 	for (i = 0; pidfds && i < t->nr; i++) {
 		if (!ret)
 			mrelease(pidfds[i], t->items[i].pid);
