@@ -45,6 +45,7 @@
 #include "res/res.h"
 #include "res/files.h"
 #include "arch/x86/sigframe.h"
+#include "arch/x86/syscall-restart.h"
 #include "proto/restorer.h"
 #include "images/inventory.pb-c.h"
 #include "images/pstree.pb-c.h"
@@ -1669,6 +1670,11 @@ static bool signal_deliverable(pid_t pid, pid_t tid)
  * over, where the original thread, asleep in it, would have seen it interrupted (pause()
  * returns EINTR). Let such a thread, unless a signal waits for it anyway, run into the syscall
  * before we let it go: returns true when it is at its syscall-entry stop.
+ * Not a sleep, a timed futex wait or a poll: our detach wakes the thread (TIF_SIGPENDING), which
+ * then interrupts the syscall it just entered, and the kernel restarts it through
+ * restart_syscall(), whose arguments a later dump cannot tell (it would give the thread EINTR).
+ * Those start on their own after the detach, fresh; a signal in the few instructions before
+ * runs its handler and the sleep goes on.
  */
 static bool step_into_syscall(struct rst_ctx *c, pid_t tid)
 {
@@ -1680,7 +1686,7 @@ static bool step_into_syscall(struct rst_ctx *c, pid_t tid)
 		return false;
 	errno = 0;
 	text = ptrace(PTRACE_PEEKTEXT, tid, regs.rip, 0);
-	if (errno || !arch_is_syscall_insn(text))
+	if (errno || !arch_is_syscall_insn(text) || arch_syscall_restarts_by_block(&regs))
 		return false;
 	if (signal_deliverable(c->pid, tid))
 		return false;

@@ -1,13 +1,17 @@
 /*
  * A relative sleep interrupted by the dump sleeps, after restore, only for the time it had left:
  * two threads sleep 2 s, one in nanosleep() and one in clock_nanosleep() (relative, with a rem
- * argument); we are ready for the dump 1 s later. Each must wake up 2 s after it went to sleep
- * (give or take the scheduling), not 2 s after the restore, and with 0, not EINTR.
+ * argument); we are ready for the dump 1 s later, and the main thread sleeps 2 s in nanosleep()
+ * (SIGTERM blocked there: a waiter thread takes it; the main thread is the one criu runs
+ * remote syscalls in before it reads the registers). Each must wake up 2 s after it went to
+ * sleep (give or take the scheduling), not 2 s after the restore, and with 0, not EINTR; three
+ * dump/restore cycles (the second and third dump a sleeper the restore let go).
  */
 #include "zdtmtst.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -45,21 +49,38 @@ static void *sleeper(void *arg)
 	return NULL;
 }
 
+static void *waiter(void *arg)
+{
+	(void)arg;
+	test_waitsig();
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
-	struct sleeper s[2] = { { .clock = false }, { .clock = true } };
-	const char *name[2] = { "nanosleep", "clock_nanosleep" };
+	struct sleeper s[3] = { { .clock = false }, { .clock = true }, { .clock = false } };
+	const char *name[3] = { "nanosleep", "clock_nanosleep", "the main thread's nanosleep" };
+	pthread_t w;
+	sigset_t term;
 	int i;
 
 	test_init(argc, argv);
+	/* SIGTERM goes to the waiter: the main thread sleeps too */
+	if (pthread_create(&w, NULL, waiter, NULL))
+		fail("pthread_create failed");
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &term, NULL);
 	for (i = 0; i < 2; i++)
 		if (pthread_create(&s[i].th, NULL, sleeper, &s[i]))
 			fail("pthread_create failed");
 	usleep(1000000);
 	test_ready();
-	test_waitsig();
-	for (i = 0; i < 2; i++) {
-		pthread_join(s[i].th, NULL);
+	sleeper(&s[2]);
+	pthread_join(w, NULL);
+	for (i = 0; i < 3; i++) {
+		if (i < 2)
+			pthread_join(s[i].th, NULL);
 		if (s[i].ret)
 			fail("%s returned %s", name[i], strerror(s[i].ret));
 		if (s[i].end - s[i].start < SLEEP_NS)

@@ -4,6 +4,7 @@
 #ifndef CRIU_ARCH_X86_SYSCALL_RESTART_H
 #define CRIU_ARCH_X86_SYSCALL_RESTART_H
 
+#include <stdbool.h>
 #include <sys/user.h>
 
 /**
@@ -17,5 +18,11 @@
  * SIGSTOP): which syscall that continues cannot be told, so the thread gets EINTR.
  */
 int arch_restart_syscall(struct user_regs_struct *r);
+
+/**
+ * Is the syscall @r is about to run (rax, on its syscall instruction) one that an interruption
+ * restarts through restart_syscall() (a sleep, a timed futex wait, a poll)?
+ */
+bool arch_syscall_restarts_by_block(const struct user_regs_struct *r);
 
 #endif
