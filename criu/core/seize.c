@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "arch/x86/syscall-restart.h"
 #include "common/cleanup.h"
 #include "core/freezer.h"
 #include "core/log.h"
@@ -304,6 +305,23 @@ int seize_tree(pid_t root, struct pstree *t, struct freezer *f)
 	return 0;
 }
 
+/*
+ * A thread that goes on with restart_syscall() next (a sleep, a timed futex wait or a poll we
+ * interrupted) runs its syscall itself again instead: a later dump could not tell which
+ * syscall restart_syscall() continues (the thread would get EINTR after that restore). A
+ * relative sleep goes on for the time it had left; a futex wait or a poll waits its whole
+ * timeout again.
+ */
+static void release_rerun(const struct pstree_thread *th)
+{
+	struct user_regs_struct r;
+
+	if ((th->state == COMPEL_TASK_ALIVE || th->state == COMPEL_TASK_STOPPED) &&
+	    ptrace(PTRACE_GETREGS, th->tid, NULL, &r) == 0 && arch_restart_as_rerun(&r) &&
+	    ptrace(PTRACE_SETREGS, th->tid, NULL, &r))
+		pr_debug("thread %d: PTRACE_SETREGS: %m", th->tid);
+}
+
 void seize_release_all(struct pstree *t)
 {
 	size_t i, j;
@@ -317,6 +335,7 @@ void seize_release_all(struct pstree *t)
 
 			if (!th->seized)
 				continue;
+			release_rerun(th);
 			ret = compel_release(th->tid, th->state);
 			if (ret < 0)
 				pr_err_ret(ret, "cannot release thread %d of task %d", th->tid, it->pid);

@@ -28,6 +28,19 @@ bool arch_syscall_restarts_by_block(const struct user_regs_struct *r)
 	       r->rax == SYS_poll;
 }
 
+bool arch_restart_as_rerun(struct user_regs_struct *r)
+{
+	struct user_regs_struct o = *r;
+
+	if ((long)r->orig_rax < 0 || r->rax != SYS_restart_syscall)
+		return false;
+	o.rax = o.orig_rax;
+	if (!arch_syscall_restarts_by_block(&o))
+		return false;
+	rerun_restartblock(r);
+	return true;
+}
+
 int arch_restart_syscall(struct user_regs_struct *r)
 {
 	if ((long)r->orig_rax >= 0 && (long)r->rax == -ERESTART_RESTARTBLOCK &&
