@@ -87,19 +87,6 @@ static int verify(long *blk, const char **name)
 	return 0;
 }
 
-static void wait_term(void)
-{
-	sigset_t set, old;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigprocmask(SIG_BLOCK, &set, &old);
-	sigdelset(&old, SIGTERM);
-	while (!test_sig_flag)
-		sigsuspend(&old);
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
-}
-
 static pid_t make_zombie(int code)
 {
 	siginfo_t si;
@@ -112,16 +99,6 @@ static pid_t make_zombie(int code)
 	return pid;
 }
 
-static int reap(pid_t pid)
-{
-	int status;
-
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return status;
-}
-
 static void *sleeper(void *arg)
 {
 	sigset_t set;
@@ -132,33 +109,6 @@ static void *sleeper(void *arg)
 	for (;;)
 		pause();
 	return NULL;
-}
-
-static long mem_shared(pid_t a, pid_t b, const void *p, long n)
-{
-	static uint64_t ea[BUF_PAGES], eb[BUF_PAGES];
-	off_t off = (uintptr_t)p / PAGE * 8;
-	long shared = 0, i;
-	char path[64];
-	int fa, fb;
-
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", a);
-	fa = open(path, O_RDONLY);
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", b);
-	fb = open(path, O_RDONLY);
-	if (fa < 0 || fb < 0 || pread(fa, ea, n * 8, off) != n * 8 ||
-	    pread(fb, eb, n * 8, off) != n * 8)
-		shared = -1;
-	for (i = 0; shared >= 0 && i < n; i++) {
-		uint64_t pa = ea[i] & ((1ULL << 55) - 1), pb = eb[i] & ((1ULL << 55) - 1);
-
-		shared += (ea[i] >> 63) && (eb[i] >> 63) && pa && pa == pb;
-	}
-	if (fa >= 0)
-		close(fa);
-	if (fb >= 0)
-		close(fb);
-	return shared;
 }
 
 static int after_restore_steps(int self, pid_t kid);
@@ -220,7 +170,7 @@ static const char *report_kid(pid_t a)
 	int status;
 
 	close(go[1]);	/* A and B stop waiting for us */
-	status = reap(a);
+	status = test_reap(a);
 	snprintf(buf, sizeof(buf), ": A's status %#x", status);
 	return buf;
 }
@@ -240,7 +190,7 @@ static void run_b(int to_a)
 	if (write(to_a, "b", 1) != 1)
 		_exit(3);
 	close(to_a);
-	wait_term();
+	test_waitsig();
 	_exit(after_restore(1, -1));
 }
 
@@ -279,14 +229,14 @@ static void run_a(int to_root)
 	if (write(to_root, "a", 1) != 1)
 		_exit(5);
 	close(to_root);
-	wait_term();
+	test_waitsig();
 	ret = after_restore(0, b);
 	if (ret)
 		_exit(ret);
-	status = reap(b);
+	status = test_reap(b);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		_exit(WIFEXITED(status) ? 100 + WEXITSTATUS(status) % 100 : 99);
-	status = reap(z);
+	status = test_reap(z);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 9)
 		_exit(40);
 	_exit(0);
@@ -381,8 +331,8 @@ int main(int argc, char **argv)
 		if (f)
 			fclose(f);
 	}
-	n = mem_shared(getpid(), a, areas[0].p + SHARED_FROM * PAGE, BUF_PAGES - SHARED_FROM);
-	nab = mem_shared(a, late, areas[0].p + SHARED_FROM * PAGE, BUF_PAGES - SHARED_FROM);
+	n = test_pages_shared(getpid(), a, areas[0].p + SHARED_FROM * PAGE, BUF_PAGES - SHARED_FROM);
+	nab = test_pages_shared(a, late, areas[0].p + SHARED_FROM * PAGE, BUF_PAGES - SHARED_FROM);
 	if (n != BUF_PAGES - SHARED_FROM || nab != BUF_PAGES - SHARED_FROM)
 		skip("before the dump only %ld (root-A) and %ld (A-B) of %d pages are shared "
 		     "(frame numbers hidden?)", n, nab, BUF_PAGES - SHARED_FROM);
@@ -394,10 +344,10 @@ int main(int argc, char **argv)
 	ret = verify(&blk, &name);
 	if (ret)
 		fail("the root's %s block %ld changed after restore", name, blk);
-	n = mem_shared(getpid(), a, areas[0].p + SHARED_FROM * PAGE, BUF_PAGES - SHARED_FROM);
-	nab = mem_shared(a, late, areas[0].p + SHARED_FROM * PAGE, BUF_PAGES - SHARED_FROM);
-	nown = mem_shared(getpid(), a, areas[0].p, 32);
-	nabown = mem_shared(a, late, areas[0].p + 64 * PAGE, 32);
+	n = test_pages_shared(getpid(), a, areas[0].p + SHARED_FROM * PAGE, BUF_PAGES - SHARED_FROM);
+	nab = test_pages_shared(a, late, areas[0].p + SHARED_FROM * PAGE, BUF_PAGES - SHARED_FROM);
+	nown = test_pages_shared(getpid(), a, areas[0].p, 32);
+	nabown = test_pages_shared(a, late, areas[0].p + 64 * PAGE, 32);
 	for (i = 0; i < 2; i++)
 		if (read(ready[0], &c, 1) != 1 || c != 'r')
 			fail("A or B failed its check after restore (see its status below)%s",
@@ -424,7 +374,7 @@ int main(int argc, char **argv)
 			test_fill(areas[i].p, areas[i].pages * PAGE, 700 + i);
 		_exit(0);
 	}
-	status = reap(late);
+	status = test_reap(late);
 	if (status)
 		fail("the late child failed: %#x", status);
 	if (write(go[1], "gg", 2) != 2)
@@ -433,12 +383,12 @@ int main(int argc, char **argv)
 	if (ret)
 		fail("the root's %s block %ld changed by another task's write after restore",
 		     name, blk);
-	status = reap(a);
+	status = test_reap(a);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		fail("A failed with status %#x (exit 10+area: own memory changed after restore, "
 		     "50+area: changed by another's write; 30/31: B's moved pages / hole; "
 		     "100+N: B failed with N; 40: A's zombie)", status);
-	status = reap(zr);
+	status = test_reap(zr);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 7)
 		fail("the root's zombie came back with status %#x", status);
 	pass();

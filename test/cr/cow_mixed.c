@@ -52,43 +52,6 @@ static void wait_term(sigset_t *old)
 		sigsuspend(old);
 }
 
-static int reap(pid_t pid)
-{
-	int status;
-
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return status;
-}
-
-static long shared(pid_t a, pid_t b, const void *p, long n)
-{
-	static uint64_t ea[NR_PAGES], eb[NR_PAGES];
-	off_t off = (uintptr_t)p / PAGE * 8;
-	long cnt = 0, i;
-	char path[64];
-	int fa, fb;
-
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", a);
-	fa = open(path, O_RDONLY);
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", b);
-	fb = open(path, O_RDONLY);
-	if (fa < 0 || fb < 0 || pread(fa, ea, n * 8, off) != n * 8 ||
-	    pread(fb, eb, n * 8, off) != n * 8)
-		cnt = -1;
-	for (i = 0; cnt >= 0 && i < n; i++) {
-		uint64_t pa = ea[i] & ((1ULL << 55) - 1), pb = eb[i] & ((1ULL << 55) - 1);
-
-		cnt += (ea[i] >> 63) && (eb[i] >> 63) && pa && pa == pb;
-	}
-	if (fa >= 0)
-		close(fa);
-	if (fb >= 0)
-		close(fb);
-	return cnt;
-}
-
 static unsigned char *map_mem(uint64_t seed)
 {
 	unsigned char *p = mmap(NULL, NR_PAGES * PAGE, PROT_READ | PROT_WRITE,
@@ -159,7 +122,7 @@ static int exec_child(int fd, int with_kid)
 		}
 		if (read(p[0], &c, 1) != 1)
 			return 3;
-		n = shared(getpid(), ec, mem + NR_PAGES / 4 * PAGE, NR_PAGES * 3 / 4);
+		n = test_pages_shared(getpid(), ec, mem + NR_PAGES / 4 * PAGE, NR_PAGES * 3 / 4);
 		if (n != NR_PAGES * 3 / 4)
 			c = 's';	/* frame numbers hidden: the runner's root skips */
 	}
@@ -173,11 +136,11 @@ static int exec_child(int fd, int with_kid)
 		return 5;
 	if (!with_kid)
 		return 0;
-	n = shared(getpid(), ec, mem + NR_PAGES / 4 * PAGE, NR_PAGES * 3 / 4);
+	n = test_pages_shared(getpid(), ec, mem + NR_PAGES / 4 * PAGE, NR_PAGES * 3 / 4);
 	if (n < NR_PAGES * 3 / 4)
 		return 6;
 	kill(ec, SIGTERM);
-	status = reap(ec);
+	status = test_reap(ec);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		return 7;
 	return 0;
@@ -307,8 +270,8 @@ int main(int argc, char **argv)
 	}
 	test_fill(mem + 64 * PAGE, 32 * PAGE, 30);
 	sum_mem = test_csum(mem, NR_PAGES * PAGE);
-	n1 = shared(getpid(), s1, mem + 96 * PAGE, NR_PAGES - 96);
-	n2 = shared(getpid(), s2, mem + 96 * PAGE, NR_PAGES - 96);
+	n1 = test_pages_shared(getpid(), s1, mem + 96 * PAGE, NR_PAGES - 96);
+	n2 = test_pages_shared(getpid(), s2, mem + 96 * PAGE, NR_PAGES - 96);
 	if (n1 != NR_PAGES - 96 || n2 != NR_PAGES - 96)
 		skip("before the dump only %ld / %ld of %d pages are shared (frame numbers "
 		     "hidden?)", n1, n2, NR_PAGES - 96);
@@ -320,8 +283,8 @@ int main(int argc, char **argv)
 		fail("the root's memory changed");
 	if (test_csum(gd, GD_PAGES * PAGE) != sum_gd)
 		fail("the root's growsdown area changed");
-	n1 = shared(getpid(), s1, mem + 96 * PAGE, NR_PAGES - 96);
-	n2 = shared(getpid(), s2, mem + 96 * PAGE, NR_PAGES - 96);
+	n1 = test_pages_shared(getpid(), s1, mem + 96 * PAGE, NR_PAGES - 96);
+	n2 = test_pages_shared(getpid(), s2, mem + 96 * PAGE, NR_PAGES - 96);
 	if (n1 < NR_PAGES - 96 || n2 < NR_PAGES - 96)
 		fail("after restore only %ld (S1) / %ld (S2) of %d untouched pages are shared",
 		     n1, n2, NR_PAGES - 96);
@@ -337,7 +300,7 @@ int main(int argc, char **argv)
 		if (read(done[0], &c, 1) != 1 || c != 'w')
 			fail("S1 or S2 failed after restore: S1 %#x, S2 %#x (S1: 10 memory, 11 a stack "
 			     "frame; S2: 20 memory, 21 the growsdown area; 5x: changed by another's "
-			     "write)", (close(go[1]), reap(s1)), reap(s2));
+			     "write)", (close(go[1]), test_reap(s1)), test_reap(s2));
 	/* a child forked now writes everywhere, then the others may check */
 	z = fork();
 	if (z == 0) {
@@ -345,7 +308,7 @@ int main(int argc, char **argv)
 		test_fill(gd, GD_PAGES * PAGE, 998);
 		_exit(0);
 	}
-	if (z < 0 || reap(z))
+	if (z < 0 || test_reap(z))
 		fail("the child forked after restore failed");
 	if (write(go[1], "gg", 2) != 2)
 		fail("write: %m");
@@ -353,21 +316,21 @@ int main(int argc, char **argv)
 		fail("the root's memory changed by another task's write after restore");
 	if (test_csum(gd, GD_PAGES * PAGE) != sum_gd)
 		fail("the root's growsdown area changed by another task's write after restore");
-	status = reap(s1);
+	status = test_reap(s1);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		fail("S1 failed: %#x (10 memory, 11 a stack frame, 5x changed by another's write)",
 		     status);
-	status = reap(s2);
+	status = test_reap(s2);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		fail("S2 failed: %#x (20 memory, 21 the growsdown area, 5x changed by another's "
 		     "write)", status);
-	status = reap(e1);
+	status = test_reap(e1);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		fail("E1 failed: %#x (5 memory, 6 no longer shared with EC, 7 EC failed)", status);
-	status = reap(e2);
+	status = test_reap(e2);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		fail("E2 failed: %#x (5 memory)", status);
-	status = reap(zr);
+	status = test_reap(zr);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 6)
 		fail("the zombie came back with status %#x", status);
 	pass();

@@ -32,34 +32,6 @@
 
 static unsigned char *mem, *fmem;
 
-/* How many pages of [@p, @p + @n pages) are the same physical page in @a and @b; -1: error. */
-static long shared_pages(pid_t a, pid_t b, const void *p, long n)
-{
-	static uint64_t ea[NR_PAGES], eb[NR_PAGES];
-	char path[64];
-	off_t off = (uintptr_t)p / PAGE * 8;
-	long shared = 0, i;
-	int fa, fb;
-
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", a);
-	fa = open(path, O_RDONLY);
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", b);
-	fb = open(path, O_RDONLY);
-	if (fa < 0 || fb < 0 || pread(fa, ea, n * 8, off) != n * 8 ||
-	    pread(fb, eb, n * 8, off) != n * 8)
-		shared = -1;
-	for (i = 0; shared >= 0 && i < n; i++) {
-		uint64_t pa = ea[i] & ((1ULL << 55) - 1), pb = eb[i] & ((1ULL << 55) - 1);
-
-		shared += (ea[i] >> 63) && (eb[i] >> 63) && pa && pa == pb;
-	}
-	if (fa >= 0)
-		close(fa);
-	if (fb >= 0)
-		close(fb);
-	return shared;
-}
-
 static uint64_t csum_pages(const unsigned char *p, long from, long to)
 {
 	return test_csum(p + from * PAGE, (to - from) * PAGE);
@@ -142,9 +114,9 @@ int main(int argc, char **argv)
 		fail("the child did not start");
 	test_fill(mem + ROOT_WRITES * PAGE, (OWN_PAGES - ROOT_WRITES) * PAGE, 8);
 	root_sum = test_csum(mem, MEM_SIZE);
-	n = shared_pages(getpid(), kid, mem + OWN_PAGES * PAGE, NR_PAGES - OWN_PAGES);
-	nown = shared_pages(getpid(), kid, mem, OWN_PAGES);
-	nf = shared_pages(getpid(), kid, fmem, FILE_DIRTY);
+	n = test_pages_shared(getpid(), kid, mem + OWN_PAGES * PAGE, NR_PAGES - OWN_PAGES);
+	nown = test_pages_shared(getpid(), kid, mem, OWN_PAGES);
+	nf = test_pages_shared(getpid(), kid, fmem, FILE_DIRTY);
 	if (n != NR_PAGES - OWN_PAGES || nf != FILE_DIRTY)
 		skip("before the dump only %ld of %d pages (%ld of %d of the file) are shared "
 		     "(frame numbers hidden?)", n, NR_PAGES - OWN_PAGES, nf, FILE_DIRTY);
@@ -158,9 +130,9 @@ int main(int argc, char **argv)
 		fail("the root's copy of the memory changed");
 	if (test_csum(fmem, FILE_PAGES * PAGE) != file_sum)
 		fail("the root's copy of the file mapping changed");
-	n = shared_pages(getpid(), kid, mem + OWN_PAGES * PAGE, NR_PAGES - OWN_PAGES);
-	nown = shared_pages(getpid(), kid, mem, OWN_PAGES);
-	nf = shared_pages(getpid(), kid, fmem, FILE_DIRTY);
+	n = test_pages_shared(getpid(), kid, mem + OWN_PAGES * PAGE, NR_PAGES - OWN_PAGES);
+	nown = test_pages_shared(getpid(), kid, mem, OWN_PAGES);
+	nf = test_pages_shared(getpid(), kid, fmem, FILE_DIRTY);
 	kill(kid, SIGTERM);
 	while (waitpid(kid, &status, 0) < 0)
 		if (errno != EINTR)

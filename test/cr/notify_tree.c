@@ -33,28 +33,6 @@ static char dir[PATH_MAX], fa[PATH_MAX + 8], fb[PATH_MAX + 8], fc[PATH_MAX + 8];
 static int fan, ino, wd_b, wd_dir, rdy[2];
 static pid_t c1, g;
 
-static void wait_term(void)
-{
-	sigset_t set, old;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigprocmask(SIG_BLOCK, &set, &old);
-	sigdelset(&old, SIGTERM);
-	while (!test_sig_flag)
-		sigsuspend(&old);
-}
-
-static int reap(pid_t pid)
-{
-	int status;
-
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return status;
-}
-
 static int kcmp_file(pid_t a, pid_t b, int fd)
 {
 	return syscall(SYS_kcmp, a, b, KCMP_FILE, fd, fd);
@@ -79,7 +57,7 @@ static void run_g(void)
 		_exit(3);
 	if (write(rdy[1], "g", 1) != 1)
 		_exit(3);
-	wait_term();
+	test_waitsig();
 	if (epoll_wait(ep, &ev, 1, 0) != 0)
 		_exit(20);	/* readable before anything happened */
 	if (append(fa) || append(fb))
@@ -105,11 +83,11 @@ static void run_c1(void)
 		run_g();
 	if (write(rdy[1], "c", 1) != 1)
 		_exit(3);
-	wait_term();
+	test_waitsig();
 	if (kcmp_file(getpid(), g, fan))	/* before G may exit */
 		_exit(10);
 	kill(g, SIGTERM);
-	status = reap(g);
+	status = test_reap(g);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		_exit(WIFEXITED(status) ? 40 + WEXITSTATUS(status) % 40 : 39);
 	n = read(fan, buf, sizeof(buf));
@@ -211,7 +189,7 @@ int main(int argc, char **argv)
 	if (kcmp_file(getpid(), c1, ino) || kcmp_file(getpid(), g, ino))
 		fail("the inotify fd is no longer one open file in R, C1 and G");
 	kill(c1, SIGTERM);
-	status = reap(c1);
+	status = test_reap(c1);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		fail("C1 failed: %#x (10: G's fanotify fd is another file, 11: no fanotify event, "
 		     "12: not FAN_MODIFY by G, 13: not file A, 14: more events; 40+N: G failed with "

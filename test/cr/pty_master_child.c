@@ -40,28 +40,6 @@
 
 static int rdy[2], fin[2];	/* fin: M keeps the master open until R read all */
 
-static void wait_term(void)
-{
-	sigset_t set, old;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigprocmask(SIG_BLOCK, &set, &old);
-	sigdelset(&old, SIGTERM);
-	while (!test_sig_flag)
-		sigsuspend(&old);
-}
-
-static int reap(pid_t pid)
-{
-	int status;
-
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return status;
-}
-
 /* Read exactly @len bytes (waiting up to 5 s for each); 0 if they are @want. */
 static int read_exact(int fd, const char *want, size_t len)
 {
@@ -138,7 +116,7 @@ static void run_member(const char *role, dev_t rdev)
 			role = "G";	/* SG's child, on in SG's group */
 	}
 	ready();
-	wait_term();
+	test_waitsig();
 	if (g)
 		kill(g, SIGTERM);
 	if (getsid(0) != sid || (*role == 'S' && getpgid(0) != getpid()))
@@ -194,7 +172,7 @@ static void run_s(const char *name, dev_t rdev)
 	if (tcsetpgrp(fd, sg))
 		_exit(3);
 	ready();
-	wait_term();
+	test_waitsig();
 	if (sg != getpid())
 		kill(sg, SIGTERM);
 	if (n)
@@ -212,13 +190,13 @@ static void run_s(const char *name, dev_t rdev)
 	if (fd < 0 || tcgetsid(fd) != getpid())	/* fstat() would tell /dev/tty itself */
 		_exit(23);
 	if (n) {
-		status = reap(n);
+		status = test_reap(n);
 		if (!WIFEXITED(status) || WEXITSTATUS(status))
 			_exit(WIFEXITED(status) ? 80 + WEXITSTATUS(status) % 40 : 79);
 	}
 	if (sg == getpid())
 		_exit(0);
-	status = reap(sg);
+	status = test_reap(sg);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		_exit(WIFEXITED(status) ? 40 + WEXITSTATUS(status) % 40 : 39);
 	_exit(0);
@@ -233,7 +211,7 @@ static void run_m(int m, int nr)
 	if (write(m, TO_SLAVE, strlen(TO_SLAVE)) != (ssize_t)strlen(TO_SLAVE))
 		_exit(3);
 	ready();
-	wait_term();
+	test_waitsig();
 	if (ioctl(m, TIOCGPTN, &now) || now != nr)
 		_exit(10);
 	if (tty_nr() != tty)
@@ -300,7 +278,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < 2; i++)
 #endif
 		if (read(rdy[0], &c, 1) != 1)
-			fail("a child failed to set up: M %#x, S %#x", reap(pm), reap(ps));
+			fail("a child failed to set up: M %#x, S %#x", test_reap(pm), test_reap(ps));
 	if (write(s, TO_MASTER, strlen(TO_MASTER)) != (ssize_t)strlen(TO_MASTER))
 		fail("write to the slave: %m");
 
@@ -323,9 +301,9 @@ int main(int argc, char **argv)
 		fail("the bytes M wrote before the dump are not on R's slave");
 	if (read_exact(s, M_AFTER, strlen(M_AFTER)))
 		fail("the bytes M wrote after restore are not on R's slave (M: %#x)",
-		     (close(fin[1]), reap(pm)));
+		     (close(fin[1]), test_reap(pm)));
 #endif
-	status = reap(ps);
+	status = test_reap(ps);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		fail("S failed: %#x (20: its slave, 21: not its session's terminal, 22: foreground "
 		     "group, 23: /dev/tty, 24: tty_nr; 40+N: SG failed with N (80+N: N did): 30 ids, "
@@ -333,7 +311,7 @@ int main(int argc, char **argv)
 		     "36: G failed)", status);
 	if (write(fin[1], "f", 1) != 1)
 		fail("write: %m");
-	status = reap(pm);
+	status = test_reap(pm);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		fail("M failed: %#x (10: another pty number, 11: R's bytes lost, 12: write, 14: "
 		     "another controlling terminal)", status);

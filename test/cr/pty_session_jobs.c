@@ -54,28 +54,6 @@ static unsigned int tty_nr(void)
 	return tty;
 }
 
-static void wait_term(void)
-{
-	sigset_t set, old;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigprocmask(SIG_BLOCK, &set, &old);
-	sigdelset(&old, SIGTERM);
-	while (!test_sig_flag)
-		sigsuspend(&old);
-}
-
-static int reap(pid_t pid)
-{
-	int status;
-
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return status;
-}
-
 static void ready(void)
 {
 	if (write(rdy[1], "r", 1) != 1)
@@ -137,7 +115,7 @@ static void run_j(dev_t rdev)
 		_exit(10);
 	close(fd);
 	ready();
-	wait_term();
+	test_waitsig();
 	if (k)
 		kill(k, SIGTERM);
 	if (getsid(0) != sid || getpgrp() != (k ? getpid() : getppid()))
@@ -149,7 +127,7 @@ static void run_j(dev_t rdev)
 		_exit(k ? 20 + ret : 30 + ret);
 	if (!k)
 		_exit(0);
-	status = reap(k);
+	status = test_reap(k);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 39);
 	fd = open("/dev/tty", O_RDWR | O_NOCTTY);
@@ -165,7 +143,7 @@ static void run_d(void)
 	if (setsid() < 0)
 		_exit(40);
 	ready();
-	wait_term();
+	test_waitsig();
 	ret = has_no_tty();
 	_exit(ret ? 40 + ret : 0);
 }
@@ -181,7 +159,7 @@ static void run_x(dev_t rdev)
 		_exit(50);
 	if (y == 0) {
 		ready();
-		wait_term();
+		test_waitsig();
 		ret = has_tty(rdev, 0);
 		_exit(ret ? 60 + ret : 0);
 	}
@@ -190,12 +168,12 @@ static void run_x(dev_t rdev)
 		_exit(50);
 	close(fd);
 	ready();
-	wait_term();
+	test_waitsig();
 	kill(y, SIGTERM);
 	ret = has_no_tty();
 	if (ret)
 		_exit(50 + ret);
-	status = reap(y);
+	status = test_reap(y);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 69);
 	_exit(0);
@@ -252,8 +230,8 @@ int main(int argc, char **argv)
 	close(rdy[1]);
 	for (i = 0; i < NR_READY; i++)
 		if (read(rdy[0], &c, 1) != 1)
-			fail("a child failed to set up: J %#x, D %#x, X %#x", reap(pj), reap(pd),
-			     reap(px));
+			fail("a child failed to set up: J %#x, D %#x, X %#x", test_reap(pj), test_reap(pd),
+			     test_reap(px));
 	if (tcgetpgrp(s) != pj)
 		fail("J's group is not in the foreground before the dump");
 
@@ -271,7 +249,7 @@ int main(int argc, char **argv)
 	if (write(m, &t.c_cc[VINTR], 1) != 1)	/* ^C typed: SIGINT to J's group */
 		fail("write to the master: %m");
 	for (i = 0; i < 3; i++) {
-		status = reap(kids[i]);
+		status = test_reap(kids[i]);
 		if (!WIFEXITED(status) || WEXITSTATUS(status))
 			fail("%c failed: %#x (J: 10 setup, 11 ids, 12 tcsetpgrp back, 2N/3N J/K: 1 "
 			     "no /dev/tty, 2 foreground or session, 3 tty_nr, 6 no SIGINT; D: 4N; "

@@ -101,28 +101,6 @@ static bool maps_has(pid_t pid, const void *addr)
 	return found;
 }
 
-static int reap(pid_t pid)
-{
-	int status;
-
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return status;
-}
-
-static void wait_term(void)
-{
-	sigset_t set, old;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigprocmask(SIG_BLOCK, &set, &old);
-	sigdelset(&old, SIGTERM);
-	while (!test_sig_flag)
-		sigsuspend(&old);
-}
-
 static bool all_done(int except)
 {
 	int i;
@@ -179,7 +157,7 @@ static int run(int me)
 	/* nothing shared is left at dump (shared memory with a zombie in the tree crashes the
 	 * restore: zombie_shmem) */
 	munmap((void *)sh, sizeof(*sh));
-	wait_term();
+	test_waitsig();
 	for (i = 0; i < NR; i++)
 		if (kids[i] > 0 && i != A4)
 			kill(kids[i], SIGTERM);
@@ -192,7 +170,7 @@ static int run(int me)
 	for (i = 0; i < NR; i++) {
 		if (kids[i] <= 0)
 			continue;
-		status = reap(kids[i]);
+		status = test_reap(kids[i]);
 		if (i == A4) {
 			if (!WIFEXITED(status) || WEXITSTATUS(status) != ZOMBIE_CODE) {
 				test_msg("A4 (zombie) came back with status %#x", status);
@@ -268,7 +246,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < NR; i++) {
 		if (kids[i] <= 0)
 			continue;
-		status = reap(kids[i]);
+		status = test_reap(kids[i]);
 		if (!ret && (!WIFEXITED(status) || WEXITSTATUS(status)))
 			ret = WIFEXITED(status) ? WEXITSTATUS(status) : 99;
 	}

@@ -35,28 +35,6 @@ static int s[2], d[2], x[2], q[2], rdy[2], L = -1;
 static struct sockaddr_un lname, bname;
 static socklen_t llen, blen;
 
-static void wait_term(void)
-{
-	sigset_t set, old;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigprocmask(SIG_BLOCK, &set, &old);
-	sigdelset(&old, SIGTERM);
-	while (!test_sig_flag)
-		sigsuspend(&old);
-}
-
-static int reap(pid_t pid)
-{
-	int status;
-
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return status;
-}
-
 static int sendstr(int sk, const char *m)
 {
 	return send(sk, m, strlen(m), 0) == (ssize_t)strlen(m) ? 0 : -1;
@@ -122,7 +100,7 @@ static void run_g(void)
 	    sendstr(d[1], "G to R"))
 		_exit(3);
 	ready();
-	wait_term();
+	test_waitsig();
 	if (getpeername(g, (struct sockaddr *)&peer, &plen) || plen != blen ||
 	    memcmp(&peer, &bname, blen))
 		_exit(4);
@@ -158,11 +136,11 @@ static void run_c1(void)
 	close(d[0]);
 	close(d[1]);
 	ready();
-	wait_term();
+	test_waitsig();
 	kill(g, SIGTERM);
 	if (expect(b, "dgram 1", 0) || expect(b, "dgram 2", 0))
 		_exit(10);
-	status = reap(g);
+	status = test_reap(g);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		_exit(WIFEXITED(status) ? 40 + WEXITSTATUS(status) : 39);
 	if (expect(b, "dgram 3", MSG_DONTWAIT))
@@ -192,7 +170,7 @@ static void run_c3(void)
 	    sendstr(q[1], "via q"))
 		_exit(3);
 	ready();
-	wait_term();
+	test_waitsig();
 	if (expect(q[1], "q back", 0))
 		_exit(12);
 	if (expect(c, "reply on A", 0))
@@ -216,7 +194,7 @@ static void run_c2(void)
 		_exit(3);
 	close(a);
 	ready();
-	wait_term();
+	test_waitsig();
 	if (expect(s[1], "from R", 0) || expect(s[1], "from C1", 0) || expect(s[1], "from G", 0))
 		_exit(20);
 	q0 = recv_fd(s[1], "R with fd");
@@ -244,7 +222,7 @@ static pid_t child(void (*fn)(void))
 		fn();
 	}
 	if (read(rdy[0], &c, 1) != 1)
-		fail("a child failed to set up (exit status %#x)", reap(pid));
+		fail("a child failed to set up (exit status %#x)", test_reap(pid));
 	return pid;
 }
 
@@ -329,17 +307,17 @@ int main(int argc, char **argv)
 		fail("the accepted socket passed from C2 lost its data or its peer in C3");
 	if (expect(s[0], "ack from C2", 0))
 		fail("no answer from C2 on s");
-	status = reap(c1);
+	status = test_reap(c1);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		fail("C1 failed: %#x (10/11: datagrams from G before/after restore, 40+N: G "
 		     "failed with N: 4 peer name, 5/6 send)", status);
 	if (expect(d[0], "G after restore", MSG_DONTWAIT))
 		fail("G's datagram sent after restore is not here");
-	status = reap(c2);
+	status = test_reap(c2);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		fail("C2 failed: %#x (20: messages on s, 21: no q[0] in flight, 22: q[0] lost "
 		     "its data or peer, 23: the queued connection, 24: answer)", status);
-	status = reap(c3);
+	status = test_reap(c3);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		fail("C3 failed: %#x (12: q[1], 13: its accepted connection, 14: the queued "
 		     "one)", status);

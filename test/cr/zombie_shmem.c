@@ -18,16 +18,6 @@
 #define SIZE	(16 * PAGE)
 #define HALF	(SIZE / 2)
 
-static int reap(pid_t pid)
-{
-	int status;
-
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return status;
-}
-
 int main(int argc, char **argv)
 {
 	unsigned char *mem;
@@ -76,7 +66,7 @@ int main(int argc, char **argv)
 	test_waitsig();
 
 	kill(c, SIGTERM);
-	status = reap(c);
+	status = test_reap(c);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		fail("the child failed: %#x (4: the root's half changed)", status);
 	if (test_csum(mem, HALF) != first)
@@ -92,7 +82,7 @@ int main(int argc, char **argv)
 	if (test_csum(mem + SIZE - PAGE, PAGE) != last)
 		fail("the page the child wrote after restore is not in the root's memory (the "
 		     "mapping is no longer shared)");
-	status = reap(z);
+	status = test_reap(z);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 5)
 		fail("the zombie came back with status %#x", status);
 	pass();

@@ -309,3 +309,41 @@ int test_wait_zombie(pid_t pid)
 			return -1;
 	return 0;
 }
+
+int test_reap(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return status;
+}
+
+long test_pages_shared(pid_t a, pid_t b, const void *p, long n)
+{
+	const uint64_t pfn = (1ULL << 55) - 1;
+	off_t off = (off_t)((uintptr_t)p / 4096 * 8);
+	uint64_t *ea = calloc(n ? n : 1, 8), *eb = calloc(n ? n : 1, 8);
+	long shared = 0, i;
+	char path[64];
+	int fa, fb;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", a);
+	fa = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", b);
+	fb = open(path, O_RDONLY | O_CLOEXEC);
+	if (!ea || !eb || fa < 0 || fb < 0 || pread(fa, ea, n * 8, off) != n * 8 ||
+	    pread(fb, eb, n * 8, off) != n * 8)
+		shared = -1;
+	for (i = 0; shared >= 0 && i < n; i++)
+		shared += (ea[i] >> 63) && (eb[i] >> 63) && (ea[i] & pfn) &&
+			  (ea[i] & pfn) == (eb[i] & pfn);
+	if (fa >= 0)
+		close(fa);
+	if (fb >= 0)
+		close(fb);
+	free(ea);
+	free(eb);
+	return shared;
+}

@@ -69,4 +69,11 @@ ssize_t test_recv_fds(int sk, void *buf, size_t len, int *fds, int max, int *nfd
 /* Wait, without reaping it, until our child @pid is a zombie. 0, or -1 (errno). */
 int test_wait_zombie(pid_t pid);
 
+/* Reap our child @pid (EINTR retried): its wait status, or -1 (errno). */
+int test_reap(pid_t pid);
+
+/* How many of the @n pages at @p are the same physical pages in tasks @a and @b (present in
+ * both: shared copy-on-write, or shared memory), from their pagemaps; -1: unreadable. */
+long test_pages_shared(pid_t a, pid_t b, const void *p, long n);
+
 #endif
