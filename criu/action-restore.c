@@ -439,18 +439,59 @@ static void rst_tree_release(struct rst_tree *tr)
  * Checks, all before anything is created
  */
 
+/* The state letter of task @pid ('Z': a zombie) and its parent; 0: no such task. */
+static char pid_state(pid_t pid, pid_t *ret_ppid)
+{
+	char path[32], buf[512], *p, st = 0;
+	int fd, ppid = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c %d", &st, &ppid) != 2)
+		st = '?';
+	*ret_ppid = ppid;
+	return st;
+}
+
+/*
+ * Is @pid taken? A task that is dying, or dead and not reaped yet (the dumped tree, killed by
+ * the dump just before, whose orphans wait for a slow init), is waited for a while: 2 s.
+ */
 static bool pid_in_use(pid_t pid)
 {
-	char path[32];
+	struct timespec ms = { 0, 5 * 1000 * 1000 };
+	pid_t ppid;
+	char st;
+	int i;
 
-	snprintf(path, sizeof(path), "/proc/%d", pid);
-	return access(path, F_OK) == 0;
+	for (i = 0; i < 400; i++) {
+		st = pid_state(pid, &ppid);
+		if (!st)
+			return false;
+		if (st != 'Z' && st != 'X')
+			return true;
+		nanosleep(&ms, NULL);
+	}
+	return pid_state(pid, &ppid) != 0;
 }
 
 static int check_pid_free(const struct rst_ctx *c)
 {
+	pid_t ppid = 0;
+
 	if (pid_in_use(c->pid)) {
-		pr_err("pid %d is already in use", c->pid);
+		if (pid_state(c->pid, &ppid) == 'Z')
+			pr_err("pid %d is already in use: a zombie its parent %d has not reaped",
+			       c->pid, ppid);
+		else
+			pr_err("pid %d is already in use", c->pid);
 		return -EEXIST;
 	}
 	return 0;

@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 import time
 
 import __main__ as runner      # test/run.py: Fail, Skip, tail, my_children, ...
@@ -504,7 +505,49 @@ def criu_killed_during_tree_dump(h):
     h.finish_test(pid, h.path("test.out"))
 
 
+def pid_held_by_zombie(h):
+    """After a dump of the tree, its children, killed, are zombies of ours (the subreaper their
+    parent left them to) that we do not reap: the restore waits a while for them, then refuses
+    naming a zombie and us as its parent, and leaves nothing behind. Once we reap them, the
+    same images restore the whole tree. Dumped again, with the zombies reaped 0.3 s into the
+    restore (a slow init), the restore waits for them and succeeds."""
+    pid = start_tree(h, "stable")
+    pids = tree_pids(h)
+    images = h.path("img")
+    h.dump(pid, images)
+    if runner.wait_pid(pid, h.remaining(10)) is None:
+        raise Fail("the root %d still runs after the dump" % pid)
+    deadline = time.monotonic() + h.remaining(5)
+    while not all(proc_state_of(p).startswith("Z") for p in pids[1:]):
+        if time.monotonic() > deadline:
+            raise Fail("the tree's children are not zombies of ours: %s" %
+                       [proc_state_of(p) for p in pids[1:]])
+        time.sleep(0.005)
+    restore_refused(h, images, "restore while zombies hold the tree's pids",
+                    [re.compile(r"pid (%s) is already in use: a zombie its parent %d has not "
+                                r"reaped" % ("|".join(str(p) for p in pids[1:]), os.getpid()))])
+    runner.reap_zombies()
+    h.restore(images, h.path("restore2.pid"))
+    h.restored_pid(h.path("restore2.pid"), pid)
+    expect_tree_intact(h, pids, "the restore once the zombies were reaped")
+    # again, the zombies reaped 0.3 s into the restore (a slow init): it waits and succeeds
+    images = h.path("img2")
+    h.dump(pid, images)
+    if runner.wait_pid(pid, h.remaining(10)) is None:
+        raise Fail("the root %d still runs after the second dump" % pid)
+    reaper = threading.Timer(0.3, runner.reap_zombies)
+    reaper.start()
+    try:
+        h.restore(images, h.path("restore3.pid"))
+    finally:
+        reaper.join()
+    h.restored_pid(h.path("restore3.pid"), pid)
+    expect_tree_intact(h, pids, "a restore while the zombies were reaped")
+    h.finish_test(pid, h.path("test.out"))
+
+
 CASES += [
+    ("restore_pid_held_by_zombie", pid_held_by_zombie),
     ("dump_tree_churn", tree_churn_mid_dump),
     ("dump_tree_criu_killed", criu_killed_during_tree_dump),
 ]
