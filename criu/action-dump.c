@@ -87,6 +87,7 @@ void dump_ctx_release(struct dump_ctx *dc)
 	core_release(dc);
 	freezer_free(dc->freezer);
 	creds_release(dc);
+	cgroup_release(dc);
 	timers_release(dc);
 	dc->freezer = NULL;
 	free(dc->shared_si);
@@ -508,6 +509,7 @@ static int step_cure(struct dump_ctx *dc)
 static const struct task_step task_steps[] = {
 	{ "proc",		step_proc,		NULL },
 	{ "creds",		creds_collect,		NULL },
+	{ "cgroups",		cgroup_collect,		NULL },
 	{ "limits, seccomp",	core_collect_task,	NULL },
 	{ "mm",			mm_collect,		NULL },
 	{ "remote syscalls",	step_remote,		NULL },

@@ -773,6 +773,7 @@ struct child_step {
 
 /* Before the task creates its children: what they inherit (blocked signals, session, group)... */
 static const struct child_step child_steps_first[] = {
+	{ "cgroups",		cgroup_restore },
 	{ "signals",		child_signals },
 	{ "task",		core_restore_task },
 };

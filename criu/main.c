@@ -39,7 +39,7 @@ enum {
 	OPT_PIDFILE = 1000, OPT_TCP_ESTABLISHED, OPT_EXT_UNIX_SK, OPT_FREEZE_CGROUP,
 	OPT_TRACK_MEM, OPT_PREV_IMAGES_DIR, OPT_PAGE_SERVER, OPT_ADDRESS, OPT_PORT,
 	OPT_STATUS_FD, OPT_INHERIT_FD, OPT_EXTERNAL, OPT_TIMEOUT, OPT_DISPLAY_STATS,
-	OPT_NO_DEFAULT_CONFIG, OPT_CONFIG, OPT_FEATURE, OPT_ALL, OPT_VERSION,
+	OPT_NO_DEFAULT_CONFIG, OPT_CONFIG, OPT_FEATURE, OPT_ALL, OPT_VERSION, OPT_MANAGE_CGROUPS,
 };
 
 static const struct option long_opts[] = {
@@ -57,6 +57,7 @@ static const struct option long_opts[] = {
 	{ "tcp-established",	no_argument,	   NULL, OPT_TCP_ESTABLISHED },
 	{ "ext-unix-sk",	no_argument,	   NULL, OPT_EXT_UNIX_SK },
 	{ "freeze-cgroup",	required_argument, NULL, OPT_FREEZE_CGROUP },
+	{ "manage-cgroups",	optional_argument, NULL, OPT_MANAGE_CGROUPS },
 	{ "track-mem",		no_argument,	   NULL, OPT_TRACK_MEM },
 	{ "prev-images-dir",	required_argument, NULL, OPT_PREV_IMAGES_DIR },
 	{ "page-server",	no_argument,	   NULL, OPT_PAGE_SERVER },
@@ -97,6 +98,8 @@ static void usage(FILE *f)
 		"      --ext-unix-sk         allow unix sockets connected outside the tree\n"
 		"  -l, --file-locks          dump file locks\n"
 		"      --freeze-cgroup PATH  freeze the tree through this freezer cgroup\n"
+		"      --manage-cgroups[=MODE]  restore: soft (default): back into its cgroups,\n"
+		"                            created if missing; ignore, none: stay in criu's\n"
 		"      --track-mem           track memory changes for iterative dumps\n"
 		"      --prev-images-dir DIR images of the previous (pre-)dump, relative to -D\n"
 		"      --page-server         send pages to a page server at --address:--port\n"
@@ -173,6 +176,17 @@ static int parse_one(struct cr_opts *o, int c, const char *arg)
 	case OPT_TCP_ESTABLISHED: o->tcp_established = true; break;
 	case OPT_EXT_UNIX_SK: o->ext_unix_sk = true; break;
 	case OPT_FREEZE_CGROUP: o->freeze_cgroup = arg; break;
+	case OPT_MANAGE_CGROUPS:
+		if (!arg || !strcmp(arg, "soft")) {
+			o->cgroups_ignore = false;
+		} else if (!strcmp(arg, "ignore") || !strcmp(arg, "none")) {
+			o->cgroups_ignore = true;
+		} else {
+			fprintf(stderr, "criu: --manage-cgroups %s: only soft, ignore and none are "
+				"supported (cgroup settings are not saved)\n", arg);
+			ret = -EINVAL;
+		}
+		break;
 	case OPT_TRACK_MEM: o->track_mem = true; break;
 	case OPT_PREV_IMAGES_DIR: o->prev_images_dir = arg; break;
 	case OPT_PAGE_SERVER: o->page_server = true; break;

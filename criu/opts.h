@@ -19,6 +19,7 @@ struct cr_opts {
 	bool ext_unix_sk;
 	bool file_locks;		/* -l */
 	const char *freeze_cgroup;
+	bool cgroups_ignore;		/* --manage-cgroups=ignore|none: restore leaves them */
 	bool track_mem;
 	const char *prev_images_dir;
 	bool page_server;		/* dump/pre-dump: send pages to --address:--port */

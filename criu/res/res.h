@@ -96,6 +96,12 @@ struct dump_creds {
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 };
 
+/* The cgroup of a process in one hierarchy (/proc/PID/cgroup). */
+struct dump_cgroup {
+	char *controllers;		/* owned: "" for cgroup v2 */
+	char *path;			/* owned */
+};
+
 /* A pending signal: the raw siginfo_t PTRACE_PEEKSIGINFO gives. */
 struct dump_siginfo {
 	uint8_t raw[128];
@@ -202,6 +208,8 @@ struct dump_ctx {
 	struct dump_sas sas;		/* the main thread's alternate signal stack */
 	struct dump_posix_timer *ptimers;	/* owned, nr_ptimers */
 	int nr_ptimers;
+	struct dump_cgroup *cgroups;	/* owned, nr_cgroups: one per hierarchy */
+	size_t nr_cgroups;
 
 	/* pages */
 	struct page_runs runs;		/* owned: the pages to dump, in address order */
@@ -274,6 +282,13 @@ struct CredsEntry *creds_entry_new(const struct dump_ctx *dc);
 /* The same for thread tids[@idx + 1] if it has credentials of its own (*@ret_own; NULL and
  * *@ret_own true: no memory). */
 struct CredsEntry *creds_thread_entry_new(const struct dump_ctx *dc, size_t idx, bool *ret_own);
+
+/* cgroup.c: cgroup membership (not the cgroups' settings). */
+struct TaskCoreEntry;
+int cgroup_collect(struct dump_ctx *dc);			/* /proc/PID/cgroup */
+void cgroup_release(struct dump_ctx *dc);
+/* tc->cgroups borrowing dc's strings; *@ret_mem to free() after the write. */
+int cgroup_fill_core(const struct dump_ctx *dc, struct TaskCoreEntry *tc, void **ret_mem);
 
 /* timers.c: POSIX timers. */
 struct TaskCoreEntry;
@@ -443,6 +458,9 @@ uint64_t core_sigmask(const struct rst_ctx *c);		/* the mask the task runs with 
 int core_restore_task(struct rst_task *t);		/* child: session, personality, THP */
 int core_restore_signals(struct rst_task *t);		/* child: sigactions, pending, itimers */
 int core_restore_limits(struct rst_task *t);		/* child: rlimits, no_new_privs */
+/* cgroup.c: child, first of all: back into the cgroups it was in. */
+int cgroup_restore(struct rst_task *t);
+
 /* creds.c: the credentials the restorer sets last (child; none if they are criu's own). */
 size_t creds_args_size(const struct rst_ctx *c);
 int creds_fill_args(struct rst_task *t, struct restorer_args *a, size_t *off);

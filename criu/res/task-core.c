@@ -519,7 +519,7 @@ int core_dump(struct dump_ctx *dc)
 	_cleanup_free_ SeccompFilterEntry *sf = NULL;
 	_cleanup_free_ SeccompFilterEntry **sf_ptrs = NULL;
 	_cleanup_free_ CredsEntry *creds = NULL;
-	_cleanup_free_ void *timers = NULL;
+	_cleanup_free_ void *timers = NULL, *cgroups = NULL;
 	SigaltstackEntry sas;
 	struct user_regs_struct regs;
 	const void *xsave;
@@ -560,7 +560,8 @@ int core_dump(struct dump_ctx *dc)
 	if (task_core_fill_limits(dc, &tc, rl, rl_ptrs, &sf, &sf_ptrs) < 0)
 		return -ENOMEM;
 	tc.creds = creds = creds_entry_new(dc);		/* res/creds.c */
-	if (!creds || timers_fill_core(dc, &tc, &timers) < 0)	/* res/timers.c */
+	if (!creds || timers_fill_core(dc, &tc, &timers) < 0 ||	/* res/timers.c */
+	    cgroup_fill_core(dc, &tc, &cgroups) < 0)		/* res/cgroup.c */
 		return -ENOMEM;
 	tc.n_shared_siginfo = dc->nr_shared_si;
 	tc.shared_siginfo = shared_si;

@@ -2,7 +2,9 @@
  * Shared by freeze_cgroup_v1.c and freeze_cgroup_v2.c: the test moves itself into a cgroup of its
  * own (CG_ROOT/CG_NAME-$ZDTM_RUN_ID, which its .desc passes to criu dump --freeze-cgroup: unique
  * per test run, so that runs in parallel do not freeze each other's tests), fills some memory,
- * and after restore checks the memory and that it runs; then it leaves the cgroup and removes it.
+ * and after restore checks the memory, that it runs and that it is in its cgroup again (so that
+ * the next dump, of the iterations its .desc asks for, freezes it there too); then it leaves
+ * the cgroup and removes it.
  */
 #include "zdtmtst.h"
 
@@ -28,6 +30,23 @@ static void cg_write(const char *dir, const char *file, const char *val)
 	if (write(fd, val, strlen(val)) < 0)
 		fail("write '%s' to %s: %m", val, path);
 	close(fd);
+}
+
+/* Are we in cgroup CG_NAME-$ZDTM_RUN_ID again (after restore)? */
+static void in_cgroup(const char *dir)
+{
+	char want[256], buf[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(want, sizeof(want), "%s%s-%s\n", CG_LINE, CG_NAME, getenv("ZDTM_RUN_ID"));
+	fd = open("/proc/self/cgroup", O_RDONLY);
+	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	if (!strstr(buf, want))
+		fail("not in %s after restore: /proc/self/cgroup has\n%s", dir, buf);
 }
 
 int main(int argc, char **argv)
@@ -62,6 +81,7 @@ int main(int argc, char **argv)
 
 	if (test_csum(mem, MEM_LEN) != sum)
 		fail("the memory changed");
+	in_cgroup(dir);
 	for (i = 0; i < 1000; i++)
 		spins++;
 	if (spins < 1000)

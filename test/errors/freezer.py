@@ -140,7 +140,51 @@ def no_such_cgroup(h):
     h.finish_test(pid, h.path("test.out"))
 
 
+def restore_frozen(h, v2):
+    """The target's cgroup is frozen between the dump and the restore: the restore refuses it
+    (the task would freeze halfway through its restore), naming the cgroup, and leaves nothing
+    behind; with --manage-cgroups=ignore it restores, in our cgroups. Thawed, the same images
+    restore, the task in its cgroup again."""
+    cg = Cgroup(h, v2)
+    pid = None
+    try:
+        pid = C.start_target(h, "plain")
+        cg.add(pid)
+        images = h.path("img")
+        h.dump(pid, images, ["--freeze-cgroup", cg.path])
+        h.expect_gone(pid, "dump")
+        with open(os.path.join(cg.path, "cgroup.freeze" if v2 else "freezer.state"), "w") as f:
+            f.write("1" if v2 else "FROZEN")
+        C.restore_refused(h, images, "restore into a frozen cgroup",
+                          ["cgroup %s is frozen" % cg.path])
+        # --manage-cgroups=ignore: restored in our cgroups, never near the frozen one
+        h.restore(images, h.path("restore.pid"), ["--manage-cgroups=ignore"])
+        h.restored_pid(h.path("restore.pid"), pid)
+        with open("/proc/%d/cgroup" % pid) as f:
+            now = f.read()
+        if cg.name in now:
+            raise Fail("restored with --manage-cgroups=ignore, the task is in %s: %s" %
+                       (cg.path, now))
+        C.expect_counting(h, pid, "the restore with --manage-cgroups=ignore")
+        h.finish_test(pid, h.path("test.out"))
+        with open(os.path.join(cg.path, "cgroup.freeze" if v2 else "freezer.state"), "w") as f:
+            f.write("0" if v2 else "THAWED")
+        h.restore(images, h.path("restore.pid"))
+        h.restored_pid(h.path("restore.pid"), pid)
+        with open("/proc/%d/cgroup" % pid) as f:
+            now = f.read()
+        if not re.search(r"^\d+:%s:/%s$" % ("" if v2 else "freezer", re.escape(cg.name)), now,
+                         re.M):
+            raise Fail("the restored task is not in %s: %s" % (cg.path, now))
+        C.expect_counting(h, pid, "the restore into the thawed cgroup")
+        h.finish_test(pid, h.path("test.out"))
+    finally:
+        cg.remove(pid)
+
+
 CASES = [
+    ("restore_cgroup_v1_frozen_refused", lambda h: restore_frozen(h, False)),
+    ("restore_cgroup_v2_frozen_refused", lambda h: restore_frozen(h, True)),
     ("dump_freeze_cgroup_v1_leave_running", lambda h: leave_running(h, False, True)),
     ("dump_freeze_cgroup_v2_leave_running", lambda h: leave_running(h, True, False)),
     ("dump_freeze_cgroup_v1_failed_thawed", lambda h: failed_dump(h, False)),
