@@ -7,20 +7,21 @@
  * group. A slave whose master the task has is PTY_SLAVE; another pty slave is the caller's
  * terminal: refused unless --shell-job (SHELL_TTY); the master may be in another task of the
  * tree. The data waiting in the pty is read: what the slave wrote (to_master, read from the
- * master) and complete input lines or raw input (to_slave, read through a new slave fd from
- * TIOCGPTPEER; a partial line in canonical mode is not readable and is lost); then put back
- * with processing off, but for input in canonical mode (consumed: refused with
- * --leave-running). A pty that is the controlling terminal of a session whose leader (another
- * task of the tree) holds no end of it is refused.
+ * master) and the input (to_slave, read through a new slave fd from TIOCGPTPEER, with ICANON
+ * off for the read in canonical mode, so that the line being typed is read too); then put back
+ * with processing off (canonical input byte by byte with TIOCSTI: the line being typed is the
+ * line being typed again), so a dump -R or a failed dump leaves it as it was. A pty that is the
+ * controlling terminal of a session whose leader (another task of the tree) holds no end of
+ * it is refused.
  * Ends held by different tasks: the first task of the tree holding an end restores the pty
  * and hands the other ends over (files.h); a session leader taking a slave makes it its
  * controlling terminal.
  * Restore: a master is a new /dev/ptmx; when the dumped index is free, ptmx is opened until it
  * gives that index (else the kernel's choice stands: the slave's path then differs).
  * A slave is opened from its restored master (TIOCGPTPEER), so the pair is right whatever the
- * index. Data is written back with echo, signals and output processing off, then the exact
- * termios is set. The slave the dumped session had as controlling terminal becomes the
- * restored session's (TIOCSCTTY), with its foreground group (TIOCSPGRP). A SHELL_TTY is a new
+ * index. Data is written back the same way as at dump, then the exact termios is set. The
+ * slave the dumped session had as controlling terminal becomes the restored session's
+ * (TIOCSCTTY), with its foreground group (TIOCSPGRP). A SHELL_TTY is a new
  * open file description of criu's own terminal (the first of its fds 0, 1, 2 that is one).
  * Controlling terminal of the other tasks of the session: a task that does not lead its session
  * only gets one by fork (the kernel copies it; TIOCSCTTY and open() give one to the leader
@@ -273,30 +274,60 @@ static int write_all(int fd, const ProtobufCBinaryData *d)
 }
 
 /*
- * Put the bytes read from the pty of master @m back as they were: what waits for the slave
- * (input, already processed) written into the master with input processing, echo and
- * signals off, what waits for the master (output, already processed) written into the slave
- * @s with output processing off; then the termios @orig again (ICANON unchanged: the line
- * discipline keeps its buffer). Only exact outside canonical mode (tty_dump_data()).
+ * @orig with echo, signals, input and output processing and the editing characters off, so
+ * that bytes written back into the line discipline are taken as they are. ICANON stays as it
+ * is: switching it would make one line of what waits.
+ */
+static void termios_quiet(const struct termios2 *orig, struct termios2 *q)
+{
+	*q = *orig;
+	q->c_lflag &= ~(ECHO | ECHONL | ISIG | IEXTEN);
+	q->c_iflag &= ~(ICRNL | INLCR | IGNCR | ISTRIP | IXON | IUCLC | PARMRK);
+	q->c_oflag &= ~OPOST;
+	/* a literal one (typed after ^V) waits as data: it must not act again (NUL never does) */
+	q->c_cc[VERASE] = q->c_cc[VKILL] = q->c_cc[VWERASE] = q->c_cc[VREPRINT] = 0;
+	q->c_cc[VLNEXT] = q->c_cc[VEOF] = 0;
+}
+
+/*
+ * The input @in (already processed once) back into the pty of master @m, slave @s, under the
+ * quiet termios in force. Canonical mode: byte by byte into the line discipline (TIOCSTI: at
+ * once, so the line being typed is the line being typed again); else written into the master,
+ * and waited for until the line discipline's worker took it (echo stays off until then).
+ */
+static int tty_input_back(int m, int s, bool canon, const ProtobufCBinaryData *in)
+{
+	int q = 0, tries = 0, ret;
+	size_t i;
+
+	if (!in->len)
+		return 0;
+	for (i = 0; canon && i < in->len; i++)
+		if (ioctl(s, TIOCSTI, &in->data[i]) < 0)
+			return -errno;
+	if (canon)
+		return 0;
+	ret = write_all(m, in);
+	while (!ret && ioctl(s, FIONREAD, &q) == 0 && (size_t)q < in->len &&
+	       tries++ < PTY_SETTLE_TRIES)
+		usleep(1000);
+	return ret ? ret : (size_t)q == in->len ? 0 : -ETIMEDOUT;
+}
+
+/*
+ * Put the bytes read from the pty of master @m back as they were: the input for the slave
+ * (tty_input_back()), the output for the master written into the slave @s with output
+ * processing off; then the termios @orig again.
  */
 static int tty_put_back(int m, int s, const struct termios2 *orig, const TtyEntry *te)
 {
-	struct termios2 quiet = *orig;
-	int q = 0, tries = 0, ret = 0;
+	struct termios2 quiet;
+	int ret;
 
-	quiet.c_lflag &= ~(ECHO | ECHONL | ISIG | IEXTEN);
-	quiet.c_iflag &= ~(ICRNL | INLCR | IGNCR | ISTRIP | IXON | IUCLC | PARMRK);
-	quiet.c_oflag &= ~OPOST;
+	termios_quiet(orig, &quiet);
 	if (ioctl(m, TCSETS2, &quiet) < 0)
 		return -errno;
-	if (te->to_slave.len)
-		ret = write_all(m, &te->to_slave);
-	/* the line discipline takes input in a worker: under these termios */
-	while (!ret && te->to_slave.len && ioctl(s, FIONREAD, &q) == 0 &&
-	       (size_t)q < te->to_slave.len && tries++ < PTY_SETTLE_TRIES)
-		usleep(1000);
-	if (!ret && te->to_slave.len && (size_t)q != te->to_slave.len)
-		ret = -ETIMEDOUT;
+	ret = tty_input_back(m, s, orig->c_lflag & ICANON, &te->to_slave);
 	if (!ret && te->to_master.len)
 		ret = write_all(s, &te->to_master);
 	if (ioctl(m, TCSETS2, orig) < 0 && !ret)
@@ -306,15 +337,14 @@ static int tty_put_back(int m, int s, const struct termios2 *orig, const TtyEntr
 
 /*
  * The bytes waiting on either side of the pty of master @m (criu's copy): read, then put back
- * (so a dump that fails, or --leave-running, leaves them in place). Input waiting in canonical
- * mode cannot be put back exactly (a partial line is not readable and would end up after the
- * lines read, special characters would act again): then they are only read, which
- * --leave-running refuses.
+ * (so a dump that fails, or --leave-running, leaves them in place). In canonical mode the input
+ * is read with ICANON off for the time of the read: then the line being typed is readable too
+ * (read_cnt, not only the complete lines), and the line discipline holds nothing afterwards.
  */
-static int tty_dump_data(struct dump_ctx *dc, const struct fd_parms *p, int m, TtyEntry *te)
+static int tty_dump_data(const struct fd_parms *p, int m, TtyEntry *te)
 {
 	_cleanup_close_ int s = -1;
-	struct termios2 orig;
+	struct termios2 orig, raw;
 	int qm = 0, qs = 0, ret;
 	bool canon;
 
@@ -322,36 +352,47 @@ static int tty_dump_data(struct dump_ctx *dc, const struct fd_parms *p, int m, T
 		return pr_err_ret(-errno, "fd %d of task %d: FIONREAD on the pty master", p->fd,
 				  p->pid);
 	s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	if (s >= 0 && ioctl(s, FIONREAD, &qs) < 0)
-		qs = 0;
-	if (!qm && !qs)
-		return 0;
-	canon = qs && (orig.c_lflag & ICANON);
-	if (canon && dc->opts->leave_running) {
-		pr_err("fd %d of task %d: pty %u has %d bytes of input waiting in canonical mode: "
-		       "reading them consumes them, not done with --leave-running", p->fd, p->pid,
-		       te->index, qs);
-		return -EOPNOTSUPP;
-	}
-	if (qm > PTY_DATA_MAX || qs > PTY_DATA_MAX)
-		return pr_err_ret(-E2BIG, "fd %d of task %d: pty %u holds too much data", p->fd,
-				  p->pid, te->index);
-	if (s < 0)
+	if (s < 0) {	/* locked (no unlockpt() yet): no slave end, nothing waits for one */
+		if (!qm)
+			return 0;
 		return pr_err_ret(-errno, "fd %d of task %d: cannot open the slave of pty %u",
 				  p->fd, p->pid, te->index);
+	}
+	canon = orig.c_lflag & ICANON;
+	raw = orig;
+	raw.c_lflag &= ~ICANON;
+	raw.c_cc[VMIN] = raw.c_cc[VTIME] = 0;
+	if (canon && ioctl(m, TCSETS2, &raw) < 0)
+		return pr_err_ret(-errno, "fd %d of task %d: TCSETS2 on pty %u", p->fd, p->pid,
+				  te->index);
+	if (ioctl(s, FIONREAD, &qs) < 0)
+		qs = 0;
+	if (!qm && !qs) {
+		if (canon && ioctl(m, TCSETS2, &orig) < 0)
+			return pr_err_ret(-errno, "fd %d of task %d: TCSETS2 on pty %u", p->fd,
+					  p->pid, te->index);
+		return 0;
+	}
+	if (qm > PTY_DATA_MAX || qs > PTY_DATA_MAX) {
+		if (canon)
+			ioctl(m, TCSETS2, &orig);
+		return pr_err_ret(-E2BIG, "fd %d of task %d: pty %u holds too much data", p->fd,
+				  p->pid, te->index);
+	}
 	ret = tty_read_queued(m, (size_t)qm, &te->to_master);
 	te->has_to_master = qm > 0;
 	if (!ret && qs)
 		ret = tty_read_queued(s, (size_t)qs, &te->to_slave);
 	te->has_to_slave = qs > 0;
 	if (ret < 0)
-		return pr_err_ret(ret, "fd %d of task %d: cannot read the pty's data", p->fd, p->pid);
-	if (!canon) {
+		pr_err("fd %d of task %d: cannot read the pty's data", p->fd, p->pid);
+	if (!ret)
 		ret = tty_put_back(m, s, &orig, te);
-		if (ret < 0)
-			return pr_err_ret(ret, "fd %d of task %d: cannot put the data of pty %u back",
-					  p->fd, p->pid, te->index);
-	}
+	else if (canon)
+		ioctl(m, TCSETS2, &orig);
+	if (ret < 0)
+		return pr_err_ret(ret, "fd %d of task %d: cannot put the data of pty %u back",
+				  p->fd, p->pid, te->index);
 	return 0;
 }
 
@@ -417,7 +458,7 @@ static int tty_dump(struct dump_ctx *dc, const struct fd_parms *p, uint32_t id,
 		te.index = (uint32_t)master_index(p->pid, p->fd);
 		ret = tty_dump_state(p, p->lfd, &te, &t, &w, &t2);
 		if (!ret)
-			ret = tty_dump_data(dc, p, p->lfd, &te);
+			ret = tty_dump_data(p, p->lfd, &te);
 	} else {
 		te.index = (uint32_t)pts_index(p->st.st_rdev);
 		te.kind = task_has_master(dc, (int)te.index) ||
@@ -588,29 +629,23 @@ static int tty_open(struct rst_files *rf, struct rst_file *f)
 	return fd;
 }
 
-/* The waiting data of master @f's pty written back, then its exact termios. */
+/* The waiting data of master @f's pty written back (under quiet termios: the caller then sets
+ * the exact ones). */
 static int tty_refill(struct rst_files *rf, struct rst_file *f, const struct termios2 *t2)
 {
 	const TtyEntry *te = tty(f);
-	struct termios2 quiet = *t2;
-	int s, q = 0, tries = 0, ret = 0;
+	struct termios2 quiet;
+	int s, ret;
 
 	if (!te->to_master.len && !te->to_slave.len)
 		return 0;
-	quiet.c_lflag &= ~(ECHO | ECHONL | ISIG | IEXTEN);
-	quiet.c_oflag &= ~OPOST;
-	quiet.c_iflag &= ~(ICRNL | INLCR | IGNCR | ISTRIP | IXON);
+	termios_quiet(t2, &quiet);
 	if (ioctl(f->aux, TCSETS2, &quiet) < 0)
 		return rst_task_err(rf->t, -errno, "pty %u: TCSETS2: %m", te->index);
 	s = ioctl(f->aux, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (s < 0)
 		return rst_task_err(rf->t, -errno, "pty %u: cannot open its slave: %m", te->index);
-	if (te->to_slave.len)
-		ret = write_all(f->aux, &te->to_slave);
-	/* the line discipline takes input in a worker: echo must be off until it did */
-	while (!ret && te->to_slave.len && tries++ < PTY_SETTLE_TRIES &&
-	       ioctl(s, FIONREAD, &q) == 0 && (size_t)q < te->to_slave.len)
-		usleep(1000);
+	ret = tty_input_back(f->aux, s, t2->c_lflag & ICANON, &te->to_slave);
 	if (!ret && te->to_master.len)
 		ret = write_all(s, &te->to_master);
 	close(s);

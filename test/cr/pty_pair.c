@@ -2,7 +2,8 @@
  * A pty pair owned by the task, the slave its controlling terminal with the task's group in the
  * foreground: termios (no ICRNL, VMIN 3, 38400 baud), window size, data waiting on both sides
  * (what the slave wrote and the echo of what the master typed, readable at the master; a
- * complete input line readable at the slave), O_NONBLOCK on the master; and a second master,
+ * complete input line readable at the slave, and the line being typed after it, which is
+ * finished, with two erases, after restore), O_NONBLOCK on the master; and a second master,
  * locked and in packet mode. After restore: the same termios, window size, data, lock and
  * packet mode; the slave is still the master's (ptsname), the controlling terminal of the
  * session with the task's group in the foreground, and data goes through both ways.
@@ -20,7 +21,8 @@
 
 #define OUT_MSG		"output of the slave\n"
 #define IN_MSG		"typed at the master\n"
-#define MASTER_WANT	"output of the slave\r\ntyped at the master\r\n"
+#define IN_PART		"half a li"	/* the line being typed: not readable yet */
+#define MASTER_WANT	"output of the slave\r\ntyped at the master\r\nhalf a li"
 
 static void read_exact(int fd, const char *want, const char *what)
 {
@@ -72,7 +74,8 @@ int main(int argc, char **argv)
 	if (tcsetattr(s, TCSANOW, &t) || ioctl(m, TIOCSWINSZ, &ws) || tcgetattr(s, &t))
 		fail("tcsetattr: %m");
 	if (write(s, OUT_MSG, strlen(OUT_MSG)) != (ssize_t)strlen(OUT_MSG) ||
-	    write(m, IN_MSG, strlen(IN_MSG)) != (ssize_t)strlen(IN_MSG))
+	    write(m, IN_MSG, strlen(IN_MSG)) != (ssize_t)strlen(IN_MSG) ||
+	    write(m, IN_PART, strlen(IN_PART)) != (ssize_t)strlen(IN_PART))
 		fail("write: %m");
 
 	m2 = posix_openpt(O_RDWR);
@@ -103,6 +106,10 @@ int main(int argc, char **argv)
 		fail("the master lost O_NONBLOCK");
 	read_exact(m, MASTER_WANT, "data waiting at the master");
 	read_exact(s, IN_MSG, "data waiting at the slave");
+	if (write(m, "ne\x7f\x7fne\n", 7) != 7)
+		fail("write to the master: %m");
+	read_exact(s, "half a line\n", "the line being typed, finished after restore");
+	read_exact(m, "ne\b \b\b \bne\r\n", "its echo");
 	if (write(m, "abc\n", 4) != 4)
 		fail("write to the master: %m");
 	read_exact(s, "abc\n", "new data to the slave");
