@@ -258,9 +258,10 @@ static void undo_seize(struct dump_tree *dt)
  * Sessions and process groups come back only if their leader comes back: each must be led by
  * a task of the tree, or be the root's own (then criu's, or its caller's, at restore time), or
  * have lost its leader, which exited: then a helper of the leader's pid makes it again at
- * restore (pstree.proto). A task that does not lead its session is made in its parent's, or,
- * adopted by its parent (a child subreaper) from another session, by a creator in that session
- * which then exits, so that the task is reparented to its parent.
+ * restore (pstree.proto). A task that does not lead its session is made in its parent's, or in
+ * the one its parent was born in and left after forking it (made before the parent's setsid()
+ * at restore), or, adopted by its parent (a child subreaper) from another session, by a creator
+ * in that session which then exits, so that the task is reparented to its parent.
  */
 static bool is_ancestor(const struct pstree *t, int anc, int i)
 {
@@ -295,6 +296,19 @@ static bool can_create(const struct pstree *t, int i, int j)
 	       !is_ancestor(t, i, j) && !needs_creator(t, j);
 }
 
+/*
+ * Is task @i in the session its parent was in before it made its own (setsid() after forking
+ * @i)? At restore the parent is born in its own parent's session: it can create @i there
+ * before it leads its own.
+ */
+static bool born_before_setsid(const struct pstree *t, int i)
+{
+	const struct pstree_item *it = &t->items[i], *p = &t->items[it->parent];
+
+	return it->parent > 0 && p->sid == p->pid && it->sid != p->sid &&
+	       it->sid == t->items[p->parent].sid;
+}
+
 /* Task @i is in a session its parent is not in: who creates it at restore. */
 static int plan_creator(struct pstree *t, int i)
 {
@@ -303,6 +317,12 @@ static int plan_creator(struct pstree *t, int i)
 	struct pstree_helper h = { it->sid, p->pid, it->sid, it->sid }, *hp;
 	int l = pstree_find(t, it->sid), j;
 
+	if (born_before_setsid(t, i)) {
+		it->before_setsid = true;
+		pr_info("task %d: its parent %d made its own session after forking it: it creates "
+			"it first at restore", it->pid, p->pid);
+		return 0;
+	}
 	if (it->zombie) {
 		pr_err("zombie %d is in session %d, but its parent %d is not: cannot be restored",
 		       it->pid, it->sid, p->pid);
@@ -582,7 +602,8 @@ static int step_tasks(struct dump_tree *dt)
 		dc->seize_state = it->threads[0].state;
 		dc->files.id_base = next_id;
 		/* pages it still shares with its parent are not dumped again (pages_cow()) */
-		if (it->parent >= 0 && !dt->tree.items[it->parent].zombie && !it->creator)
+		if (it->parent >= 0 && !dt->tree.items[it->parent].zombie && !it->creator &&
+		    !it->before_setsid)	/* created before its parent has its memory */
 			dc->cow_parent = &dt->tasks[it->parent];
 		ret = task_run(dc);
 		if (ret < 0)

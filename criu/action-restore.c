@@ -188,6 +188,12 @@ static bool is_helper(const struct rst_ctx *c)
 }
 
 /* Who creates the task at restore, if not its parent (pstree.proto), or 0. */
+/* Does the parent of @c create it before it leads its own session (pstree.proto)? */
+static bool before_setsid(const struct rst_ctx *c)
+{
+	return c->ps->has_before_setsid && c->ps->before_setsid;
+}
+
 static pid_t creator_of(const struct rst_ctx *c)
 {
 	return c->ps->has_creator ? (pid_t)c->ps->creator : 0;
@@ -303,6 +309,12 @@ static int check_helpers(struct rst_tree *tr)
 		if (e->has_creator && (e->creator == e->pid || !find_entry(tr, e->creator))) {
 			pr_err("pstree.img: the creator %u of pid %u is not in the tree", e->creator,
 			       e->pid);
+			return -EBADMSG;
+		}
+		if (e->has_before_setsid && e->before_setsid &&
+		    (e->has_creator || o == tr->ps[0] || o->sid != o->pid || e->sid == o->sid)) {
+			pr_err("pstree.img: pid %u, made before its parent's setsid(), has a creator "
+			       "or a parent that is the root or leads no session of its own", e->pid);
 			return -EBADMSG;
 		}
 	}
@@ -525,7 +537,8 @@ static int check_cow(struct rst_tree *tr, size_t i)
 	uint64_t pages = 0;
 	int ret;
 
-	if (creator_of(c))	/* created by another: shares nothing with its parent */
+	if (creator_of(c) || before_setsid(c))	/* created by another, or before the parent
+						 * has its memory: shares nothing with it */
 		p = NULL;
 	ret = pages_check_cow(c, p && !is_zombie(p) ? p : NULL, &pages);
 	if (ret || !pages)
@@ -1156,7 +1169,8 @@ static int child_fork_children(struct rst_tree *tr, size_t idx, struct rst_task 
 	for (pass = 0; pass < 2; pass++)
 		for (i = idx + 1; i < tr->nr && !ret; i++) {
 			if ((pid_t)tr->tasks[i].ps->ppid != tr->tasks[idx].pid ||
-			    creator_of(&tr->tasks[i]) || is_zombie(&tr->tasks[i]) != (pass == 1))
+			    creator_of(&tr->tasks[i]) || before_setsid(&tr->tasks[i]) ||
+			    is_zombie(&tr->tasks[i]) != (pass == 1))
 				continue;
 			ret = fork_task(tr, i, mem ? t : NULL, t);
 		}
@@ -1249,6 +1263,27 @@ static __noreturn void helper_child(struct rst_tree *tr, size_t idx)
 	_exit(0);
 }
 
+/*
+ * The children that stay in the session this task was born in (it made its own after forking
+ * them): created first of all, before it leads its session ("task" step). They share no page
+ * with it (the dump took all of theirs).
+ */
+static int fork_before_setsid(struct rst_tree *tr, size_t idx, struct rst_task *t)
+{
+	size_t i;
+	int ret;
+
+	for (i = idx + 1; i < tr->nr; i++) {
+		if ((pid_t)tr->tasks[i].ps->ppid != tr->tasks[idx].pid ||
+		    !before_setsid(&tr->tasks[i]))
+			continue;
+		ret = fork_task(tr, i, NULL, t);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* @parent: the parent's task, in the memory we inherited; NULL for the root. */
 static __noreturn void rst_child(struct rst_tree *tr, size_t idx, const struct rst_task *parent)
 {
@@ -1262,6 +1297,8 @@ static __noreturn void rst_child(struct rst_tree *tr, size_t idx, const struct r
 		.parent = parent,
 	};
 
+	if (fork_before_setsid(tr, idx, &t) < 0)
+		child_failed(&t);
 	child_run_steps(&t, child_steps_first, ARRAY_SIZE(child_steps_first), true);
 	group_ready(tr, idx);
 	if (!tr->cow_kids[idx] && child_fork_children(tr, idx, &t, false) < 0)

@@ -158,6 +158,8 @@ int pstree_write(const struct pstree *t, struct img_dir *dir)
 		e.threads = tids;
 		e.has_creator = it->creator != 0;
 		e.creator = it->creator;
+		e.has_before_setsid = it->before_setsid;
+		e.before_setsid = it->before_setsid;
 		ret = img_write(img, &e.base);
 		if (ret < 0)
 			return ret;

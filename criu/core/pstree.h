@@ -30,6 +30,7 @@ struct pstree_item {
 	bool zombie;			/* state Z: recorded, never seized */
 	int exit_code;			/* zombies: the wait status (/proc/PID/stat exit_code) */
 	pid_t creator;			/* 0, or who creates it at restore (pstree.proto) */
+	bool before_setsid;		/* its parent creates it before its setsid() (pstree.proto) */
 	struct pstree_thread *threads;	/* owned, nr_threads, the main thread first */
 	size_t nr_threads;
 };

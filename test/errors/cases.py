@@ -732,20 +732,23 @@ def tree_orphan_restored(h, mode, what):
 
 def tree_parent_setsid(h):
     """A task is in a session its parent is not in, but was not adopted: its parent started a
-    session of its own after forking it. Restore could only make it in its parent's session, or
-    through a creator no task of its session below the parent can be: the dump refuses it,
-    naming the task, its session and its parent, and the tree runs on."""
+    session of its own after forking it. The restore has the parent create it before it makes
+    its session, and brings the tree back with every pid, parent, group and session as
+    before; each task checks its own from the inside too."""
     pid = start_tree(h, "parent_setsid")
     root, child, parent = tree_pids(h)
+    was = {p: ids_of(p) for p in (root, child, parent)}
+    if was[child][2] == was[parent][2] or was[parent][2] != parent:
+        raise Fail("the target's tree is not what the case needs: %s" % was)
     images = h.path("img")
-    before = runner.my_children()
-    rc, out = h.dump(pid, images, expect_ok=False)
-    expect_refused(h, rc, out, os.path.join(images, "dump.log"), "dump of a tree with a task "
-                   "whose parent changed session",
-                   [re.compile(r"\b%d\b.*session %d\b.*parent %d\b" %
-                               (child, ids_of(child)[2], parent))])
-    expect_nothing_left(h, before)
-    expect_tree_intact(h, [root, child, parent], "the refused dump")
+    h.dump(pid, images)
+    restore_tree(h, pid, images, "", [root, child, parent])
+    expect_tree_intact(h, [root, child, parent], "dump and restore of a tree with a task "
+                       "whose parent changed session")
+    for p, ids in was.items():
+        if ids_of(p) != ids:
+            raise Fail("task %d has (ppid, pgid, sid) %s after restore, it had %s" %
+                       (p, ids_of(p), ids))
     h.finish_test(pid, h.path("test.out"))
 
 
@@ -789,6 +792,6 @@ CASES += [
      lambda h: tree_orphan_restored(h, "lost_group", "a process group whose leader exited")),
     ("tree_adopted_session_restored",
      lambda h: tree_orphan_restored(h, "adopted", "a task adopted from another session")),
-    ("dump_tree_parent_setsid_refused", tree_parent_setsid),
+    ("tree_parent_setsid_restored", tree_parent_setsid),
     ("restore_tree_helper_pid_in_use", tree_helper_pid_in_use),
 ]
