@@ -55,7 +55,7 @@ static struct area areas[NR_AREAS] = {
 static uint64_t sums[NR_AREAS][MAX_BLKS];
 static unsigned char *moved;			/* B: area 4 pages [16, 32) moved here */
 static uint64_t moved_sum;
-static int ready[2], go[2];
+static int ready[2], go[2][2];	/* go[0]: to A, go[1]: to B (one each: A must not take B's) */
 
 static void record(void)
 {
@@ -146,14 +146,14 @@ static int after_restore_steps(int self, pid_t kid)
 	}
 	if (write(ready[1], "r", 1) != 1)
 		return 32;
-	if (read(go[0], &c, 1) != 1)	/* the root's and the others' first checks are done */
+	if (read(go[self][0], &c, 1) != 1)	/* the root's and the others' first checks are done */
 		return 33;
 	/* write into the shared pages: A into [160, 192), B into [192, 224) */
 	test_fill(areas[0].p + (160 + 32 * self) * PAGE, 32 * PAGE, 500 + self);
 	record();
 	if (write(ready[1], "w", 1) != 1)
 		return 34;
-	if (read(go[0], &c, 1) != 1)	/* everybody wrote */
+	if (read(go[self][0], &c, 1) != 1)	/* everybody wrote */
 		return 35;
 	ret = verify(&blk, &name);
 	if (ret) {
@@ -169,7 +169,8 @@ static const char *report_kid(pid_t a)
 	static char buf[128];
 	int status;
 
-	close(go[1]);	/* A and B stop waiting for us */
+	close(go[0][1]);	/* A and B stop waiting for us */
+	close(go[1][1]);
 	status = test_reap(a);
 	snprintf(buf, sizeof(buf), ": A's status %#x", status);
 	return buf;
@@ -277,7 +278,7 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < 5; i++)
 		test_fill(areas[i].p, areas[i].pages * PAGE, 1 + i);
-	if (pipe(p) || pipe(ready) || pipe(go))
+	if (pipe(p) || pipe(ready) || pipe(go[0]) || pipe(go[1]))
 		fail("pipe: %m");
 	if (pthread_create(&th, NULL, sleeper, NULL))
 		fail("pthread_create failed");
@@ -290,12 +291,14 @@ int main(int argc, char **argv)
 	if (a == 0) {
 		close(p[0]);
 		close(ready[0]);
-		close(go[1]);
+		close(go[0][1]);
+		close(go[1][1]);
 		run_a(p[1]);
 	}
 	close(p[1]);
 	close(ready[1]);
-	close(go[0]);
+	close(go[0][0]);
+	close(go[1][0]);
 	if (read(p[0], &c, 1) != 1)
 		fail("child A did not start");
 	close(p[0]);
@@ -358,7 +361,7 @@ int main(int argc, char **argv)
 	if (nown || nabown)
 		fail("after restore %ld (root-A) / %ld (A-B) pages written by one of them are shared",
 		     nown, nabown);
-	if (write(go[1], "gg", 2) != 2)
+	if (write(go[0][1], "g", 1) != 1 || write(go[1][1], "g", 1) != 1)
 		fail("write: %m");
 	/* write into the shared pages: the root into [128, 160), then a late child anywhere */
 	test_fill(areas[0].p + 128 * PAGE, 32 * PAGE, 600);
@@ -377,7 +380,7 @@ int main(int argc, char **argv)
 	status = test_reap(late);
 	if (status)
 		fail("the late child failed: %#x", status);
-	if (write(go[1], "gg", 2) != 2)
+	if (write(go[0][1], "g", 1) != 1 || write(go[1][1], "g", 1) != 1)
 		fail("write: %m");
 	ret = verify(&blk, &name);
 	if (ret)

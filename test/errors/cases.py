@@ -475,7 +475,8 @@ def tree_churn_mid_dump(h):
 def criu_killed_during_tree_dump(h):
     """criu gets SIGKILL at different moments of a tree dump. Each time the whole tree runs
     on, every task untraced and intact; a dump that finished first (the tree killed, images
-    complete) is restored, and the loop goes on with the restored tree."""
+    complete; killed as it killed the tree: all of it or none) is restored, and the loop goes
+    on with the restored tree."""
     pid = start_tree(h, "stable")
     pids = tree_pids(h)
     killed = finished = 0
@@ -493,6 +494,14 @@ def criu_killed_during_tree_dump(h):
         if runner.NOT_AVAILABLE in log:
             raise Skip("criu dump: " + runner.NOT_AVAILABLE)
         what = "criu was killed %.3f s into a tree dump" % delay
+        if "step 'finish'" in log:
+            # killed as it killed the tree (its images complete): the kills go on without it
+            # (a vfork()ed child sends them), or had not started; either way, all or none
+            deadline = time.monotonic() + 2
+            while (any(runner.pid_alive(p) for p in pids) and
+                   not all(runner.pid_alive(p) for p in pids) and time.monotonic() < deadline):
+                time.sleep(0.005)
+            time.sleep(0.05)
         if criu.returncode == 0 or not runner.pid_alive(pid):
             finished += 1
             restore_tree(h, pid, images, str(i), pids)
