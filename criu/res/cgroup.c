@@ -229,7 +229,8 @@ static int cgroup_join(struct rst_task *t, const CgroupEntry *e)
 	if (stat(dir, &st)) {
 		ret = mkdir_p(dir);
 		if (ret < 0)
-			return rst_task_err(t, ret, "cannot create cgroup %s: %s", dir, strerror(-ret));
+			return rst_task_err(t, ret, "cannot create cgroup %s: %s (--manage-cgroups="
+					    "ignore restores into criu's)", dir, strerror(-ret));
 		pr_info("pid %d: created cgroup %s", t->c->pid, dir);
 	}
 	if (*e->controllers) {
@@ -250,7 +251,8 @@ static int cgroup_join(struct rst_task *t, const CgroupEntry *e)
 		ret = -errno;
 		if (fd >= 0)
 			close(fd);
-		return rst_task_err(t, ret, "cannot join cgroup %s: %s", dir, strerror(-ret));
+		return rst_task_err(t, ret, "cannot join cgroup %s: %s (--manage-cgroups=ignore "
+				    "restores into criu's)", dir, strerror(-ret));
 	}
 	close(fd);
 	pr_debug("pid %d: joined cgroup %s", t->c->pid, dir);

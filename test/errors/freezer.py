@@ -182,7 +182,53 @@ def restore_frozen(h, v2):
         cg.remove(pid)
 
 
+def restore_cgroup_unjoinable(h):
+    """The target's v1 cpuset cgroup loses its CPUs between the dump and the restore, so that
+    no task can join it: the restore refuses, naming the cgroup and --manage-cgroups=ignore,
+    and leaves nothing behind; with --manage-cgroups=ignore it restores, in our cgroups."""
+    root = "/sys/fs/cgroup/cpuset"
+    if not os.path.exists(os.path.join(root, "cpuset.cpus")):
+        raise Skip("no cgroup v1 cpuset hierarchy at %s" % root)
+    path = os.path.join(root, "zdtm-err-cpuset-%d" % os.getpid())
+    os.makedirs(path, exist_ok=True)
+    pid = None
+    try:
+        for f in ("cpuset.cpus", "cpuset.mems"):
+            with open(os.path.join(root, f)) as src, open(os.path.join(path, f), "w") as dst:
+                dst.write(src.read().strip())
+        pid = C.start_target(h, "plain")
+        with open(os.path.join(path, "cgroup.procs"), "w") as f:
+            f.write(str(pid))
+        images = h.path("img")
+        h.dump(pid, images)
+        h.expect_gone(pid, "dump")
+        with open(os.path.join(path, "cpuset.cpus"), "w") as f:
+            f.write("\n")
+        C.restore_refused(h, images, "restore into a cgroup no task can join",
+                          ["cannot join cgroup %s" % path, "--manage-cgroups=ignore"])
+        h.restore(images, h.path("restore.pid"), ["--manage-cgroups=ignore"])
+        h.restored_pid(h.path("restore.pid"), pid)
+        C.expect_counting(h, pid, "the restore with --manage-cgroups=ignore")
+        h.finish_test(pid, h.path("test.out"))
+    finally:
+        if pid and runner.pid_exists(pid):
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+            runner.wait_pid(pid, 5)
+        for _ in range(100):
+            try:
+                os.rmdir(path)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.02)
+
+
 CASES = [
+    ("restore_cgroup_unjoinable_refused", restore_cgroup_unjoinable),
     ("restore_cgroup_v1_frozen_refused", lambda h: restore_frozen(h, False)),
     ("restore_cgroup_v2_frozen_refused", lambda h: restore_frozen(h, True)),
     ("dump_freeze_cgroup_v1_leave_running", lambda h: leave_running(h, False, True)),
