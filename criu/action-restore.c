@@ -318,6 +318,17 @@ static int check_helpers(struct rst_tree *tr)
 			return -EBADMSG;
 		}
 	}
+	/* who makes whom (creator, else parent) leads back to the root from every task */
+	for (i = 1; i < tr->nr; i++) {
+		size_t n;
+
+		for (e = tr->ps[i], n = 0; e && e != tr->ps[0] && n <= tr->nr; n++)
+			e = find_entry(tr, e->has_creator ? e->creator : e->ppid);
+		if (e != tr->ps[0]) {
+			pr_err("pstree.img: pid %u is made by a cycle of creators", tr->ps[i]->pid);
+			return -EBADMSG;
+		}
+	}
 	return 0;
 }
 

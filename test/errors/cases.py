@@ -796,7 +796,39 @@ def tree_helper_pid_in_use(h):
                     [root, orphan])
 
 
+def tree_creator_cycle(h):
+    """pstree.img rewritten (crit) so that two tasks of the tree each create the other: the
+    restore refuses it at once as a cycle of creators (it waited for its 60 s timeout), and
+    leaves nothing behind."""
+    if not os.access(h.crit, os.X_OK):
+        raise Skip("no crit binary at %s" % h.crit)
+    pid = start_tree(h, "stable")
+    pids = tree_pids(h)
+    images = h.path("img")
+    dump_killed(h, pid, images)
+    ps = image_path(images, "pstree.img")
+    p = subprocess.run([h.crit, "decode", "-i", ps], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT)
+    if p.returncode != 0:
+        raise Fail("crit decode pstree.img: %s" % p.stdout.decode().strip())
+    doc = json.loads(p.stdout)
+    kids = [e for e in doc["entries"][1:] if not e.get("helper")][:2]
+    if len(kids) < 2:
+        raise Fail("the tree has fewer than two tasks below its root: %s" % pids)
+    kids[0]["creator"], kids[1]["creator"] = kids[1]["pid"], kids[0]["pid"]
+    p = subprocess.run([h.crit, "encode", "-o", ps], input=json.dumps(doc).encode(),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if p.returncode != 0:
+        raise Fail("crit encode pstree.img: %s" % p.stdout.decode().strip())
+    t0 = time.monotonic()
+    restore_refused(h, images, "restore of a pstree.img with a cycle of creators",
+                    ["cycle of creators"], pids)
+    if time.monotonic() - t0 > 10:
+        raise Fail("the refusal took %.1f s" % (time.monotonic() - t0))
+
+
 CASES += [
+    ("restore_pstree_creator_cycle", tree_creator_cycle),
     ("tree_lost_group_restored",
      lambda h: tree_orphan_restored(h, "lost_group", "a process group whose leader exited")),
     ("tree_adopted_session_restored",
