@@ -123,6 +123,22 @@ def restore_refused(h, images, what, mentions, gone=()):
         expect_nothing_left(h, before, gone)
 
 
+def crit_image(h, path, doc=None):
+    """Decode the image at PATH into a JSON document (DOC None), or encode DOC into it, through
+    crit."""
+    if not os.access(h.crit, os.X_OK):
+        raise Skip("no crit binary at %s" % h.crit)
+    if doc is None:
+        p = subprocess.run([h.crit, "decode", "-i", path], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+    else:
+        p = subprocess.run([h.crit, "encode", "-o", path], input=json.dumps(doc).encode(),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if p.returncode != 0:
+        raise Fail("crit on %s: %s" % (path, p.stdout.decode().strip()))
+    return json.loads(p.stdout) if doc is None else None
+
+
 def image_path(images, name):
     p = os.path.join(images, name)
     if not os.path.exists(p):
@@ -193,20 +209,11 @@ def no_inventory(h):
 
 def edit_inventory(h, images, **fields):
     """Rewrites fields of inventory.img through crit (decode, edit the JSON, encode)."""
-    if not os.access(h.crit, os.X_OK):
-        raise Skip("no crit binary at %s" % h.crit)
     inv = image_path(images, "inventory.img")
-    p = subprocess.run([h.crit, "decode", "-i", inv], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT)
-    if p.returncode != 0:
-        raise Fail("crit decode inventory.img: %s" % p.stdout.decode().strip())
-    doc = json.loads(p.stdout)
+    doc = crit_image(h, inv)
     for key, fn in fields.items():
         doc["entries"][0][key] = fn(doc["entries"][0][key])
-    p = subprocess.run([h.crit, "encode", "-o", inv], input=json.dumps(doc).encode(),
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    if p.returncode != 0:
-        raise Fail("crit encode inventory.img: %s" % p.stdout.decode().strip())
+    crit_image(h, inv, doc)
 
 
 def inventory_edited(h, mentions, **fields):
@@ -772,11 +779,7 @@ def tree_helper_pid_in_use(h):
     images = h.path("img")
     dump_killed(h, pid, images)
     ps = image_path(images, "pstree.img")
-    p = subprocess.run([h.crit, "decode", "-i", ps], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT)
-    if p.returncode != 0:
-        raise Fail("crit decode pstree.img: %s" % p.stdout.decode().strip())
-    doc = json.loads(p.stdout)
+    doc = crit_image(h, ps)
     taken = os.getpid()
     helpers = [e for e in doc["entries"] if e.get("helper")]
     if [e["pid"] for e in helpers] != [group]:
@@ -787,10 +790,7 @@ def tree_helper_pid_in_use(h):
             e["pgid"] = taken
         if e["pid"] == group:
             e["pid"] = taken
-    p = subprocess.run([h.crit, "encode", "-o", ps], input=json.dumps(doc).encode(),
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    if p.returncode != 0:
-        raise Fail("crit encode pstree.img: %s" % p.stdout.decode().strip())
+    crit_image(h, ps, doc)
     restore_refused(h, images, "restore with the pid of an exited group leader taken",
                     [re.compile(r"pid %d is already in use.*process group %d" % (taken, taken))],
                     [root, orphan])
@@ -807,19 +807,12 @@ def tree_creator_cycle(h):
     images = h.path("img")
     dump_killed(h, pid, images)
     ps = image_path(images, "pstree.img")
-    p = subprocess.run([h.crit, "decode", "-i", ps], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT)
-    if p.returncode != 0:
-        raise Fail("crit decode pstree.img: %s" % p.stdout.decode().strip())
-    doc = json.loads(p.stdout)
+    doc = crit_image(h, ps)
     kids = [e for e in doc["entries"][1:] if not e.get("helper")][:2]
     if len(kids) < 2:
         raise Fail("the tree has fewer than two tasks below its root: %s" % pids)
     kids[0]["creator"], kids[1]["creator"] = kids[1]["pid"], kids[0]["pid"]
-    p = subprocess.run([h.crit, "encode", "-o", ps], input=json.dumps(doc).encode(),
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    if p.returncode != 0:
-        raise Fail("crit encode pstree.img: %s" % p.stdout.decode().strip())
+    crit_image(h, ps, doc)
     t0 = time.monotonic()
     restore_refused(h, images, "restore of a pstree.img with a cycle of creators",
                     ["cycle of creators"], pids)

@@ -1,9 +1,6 @@
 """Error cases of copy-on-write runs (PE_COW in pagemap-PID.img, criu/res/pages.c): a restore
 refuses images whose shared pages have nowhere to come from, before it creates anything."""
 
-import json
-import os
-import subprocess
 import sys
 
 import __main__ as runner      # test/run.py: Fail, Skip, ...
@@ -12,23 +9,8 @@ C = sys.modules["errors_cases"]
 PE_PRESENT, PE_COW = 1, 8
 
 
-def crit(h, path, doc=None):
-    """Decode the image at PATH (doc None) or encode DOC into it, through crit."""
-    if not os.access(h.crit, os.X_OK):
-        raise runner.Skip("no crit binary at %s" % h.crit)
-    if doc is None:
-        p = subprocess.run([h.crit, "decode", "-i", path], stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT)
-    else:
-        p = subprocess.run([h.crit, "encode", "-o", path], input=json.dumps(doc).encode(),
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    if p.returncode != 0:
-        raise runner.Fail("crit on %s: %s" % (path, p.stdout.decode().strip()))
-    return json.loads(p.stdout) if doc is None else None
-
-
 def pagemap(h, images, pid, doc=None):
-    return crit(h, C.image_path(images, "pagemap-%d.img" % pid), doc)
+    return C.crit_image(h, C.image_path(images, "pagemap-%d.img" % pid), doc)
 
 
 def dumped_tree(h):
@@ -56,7 +38,7 @@ def cow_in_root(h):
 def cow_not_in_parent(h):
     """A child's PE_COW run that its parent's pagemap does not hold."""
     images, pids = dumped_tree(h)
-    tree = crit(h, C.image_path(images, "pstree.img"))["entries"]
+    tree = C.crit_image(h, C.image_path(images, "pstree.img"))["entries"]
     for e in tree[1:]:
         cows = [r for r in pagemap(h, images, e["pid"])["entries"][1:]
                 if r.get("flags", PE_PRESENT) == PE_COW]
